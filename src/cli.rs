@@ -1,0 +1,181 @@
+//! The command line of SPEC §1 as clap types, and nothing else. `lib.rs` turns these into a
+//! resolved `Config`; no stage ever sees a clap type.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dossier",
+    version,
+    about = "Signed AI/ML audit evidence from MLflow exports, inference logs and scored audits",
+    long_about = "dossier reads MLflow exports, inference-log extracts and scored control audits, \
+computes coverage KPIs, typesets a signed PDF audit report and writes a verifiable evidence bundle.\n\n\
+Exit codes: 0 success, 1 failed, 2 usage error, 3 a KPI missed its target (--check), \
+4 verification failed."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// Print nothing on stderr but errors
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// When to colour stderr (NO_COLOR is honoured)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ingest, compute KPIs, typeset the report, write and sign the evidence bundle
+    Build(BuildArgs),
+    /// Ingest and compute KPIs only; print them
+    Kpis(KpisArgs),
+    /// Verify a bundle end to end, trusting nothing inside it but the key
+    Verify(VerifyArgs),
+    /// Create a new Ed25519 signing key pair (never overwrites)
+    Keygen(KeygenArgs),
+    /// Scaffold a commented dossier.yaml and example audit and exception files
+    Init(InitArgs),
+    /// Fill a customer questionnaire (CSV or XLSX) from an answer library
+    Answer(AnswerArgs),
+}
+
+/// Flags shared by `build` and `kpis`.
+#[derive(Debug, Args)]
+pub struct CommonArgs {
+    /// The config file
+    #[arg(short, long, default_value = "dossier.yaml")]
+    pub config: PathBuf,
+
+    /// The as-of date (YYYY-MM-DD); default: the day after the period ends
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// The reporting period, inclusive UTC dates: START..END (overrides the config)
+    #[arg(long, value_name = "START..END")]
+    pub period: Option<String>,
+
+    /// Restrict to these systems or models (repeatable): the scope of a regulator request
+    #[arg(long = "system", value_name = "NAME")]
+    pub systems: Vec<String>,
+
+    /// The request id of a regulator documentation request
+    #[arg(long, value_name = "ID")]
+    pub request_id: Option<String>,
+
+    /// An earlier bundle to trend against
+    #[arg(long, value_name = "PREVIOUS.zip")]
+    pub baseline: Option<PathBuf>,
+
+    /// Make a rejected log row or an unreadable evidence file fatal instead of counted
+    #[arg(long)]
+    pub strict: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Output folder
+    #[arg(short, long, default_value = "dist")]
+    pub output: PathBuf,
+
+    /// The build time written everywhere (RFC 3339); default: SOURCE_DATE_EPOCH, else now
+    #[arg(long, value_name = "RFC3339")]
+    pub timestamp: Option<String>,
+
+    /// The signing key (PKCS#8 PEM)
+    #[arg(long, value_name = "PEM", env = "DOSSIER_SIGNING_KEY")]
+    pub key: Option<PathBuf>,
+
+    /// Replace existing outputs
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KpisArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Output format
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+
+    /// Exit 3 if any KPI misses its target
+    #[arg(long)]
+    pub check: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The bundle to verify
+    pub bundle: PathBuf,
+
+    /// The signer's public key (SPKI PEM) to pin; without it the bundled key is used, with a warning
+    #[arg(long, value_name = "PEM")]
+    pub pubkey: Option<PathBuf>,
+
+    /// Print the result as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Folder for dossier-signing.key and dossier-signing.pub
+    #[arg(short, long, default_value = ".")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Folder to scaffold into
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    /// The questionnaire (CSV or XLSX)
+    pub questionnaire: PathBuf,
+
+    /// The config file
+    #[arg(short, long, default_value = "dossier.yaml")]
+    pub config: PathBuf,
+
+    /// The answer library (YAML)
+    #[arg(long, value_name = "YAML")]
+    pub library: Option<PathBuf>,
+
+    /// Output file
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+
+    /// Column holding the question id
+    #[arg(long, default_value = "id")]
+    pub id_column: String,
+
+    /// Column holding the question text
+    #[arg(long, default_value = "question")]
+    pub question_column: String,
+}

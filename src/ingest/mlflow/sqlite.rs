@@ -1,0 +1,340 @@
+//! An MLflow SQLite store (`mlflow.db`) in, a `Store` out. Opened read-only (no journal or lock
+//! file is ever written beside it). The schema is detected, not assumed: tables and columns that
+//! older MLflow versions lack (aliases before 2.3, dataset inputs before 2.4, workspaces before
+//! 3.x) are simply not read, and what could therefore not be established is left unset.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, params};
+
+use super::{DatasetInput, MetricPoint, ModelVersion, RegisteredModel, Run, Store, StoreKind};
+use crate::error::{Error, Result};
+
+struct Db<'a> {
+    conn: Connection,
+    path: &'a Path,
+    tables: BTreeSet<String>,
+}
+
+pub fn read(path: &Path) -> Result<Store> {
+    let db = Db::open(path)?;
+    for required in ["runs", "experiments"] {
+        if !db.has_table(required) {
+            return Err(Error::Mlflow {
+                path: path.to_path_buf(),
+                message: format!(
+                    "not an MLflow store: a SQLite database without a `{required}` table"
+                ),
+                hint: Some(
+                    "point `sources.mlflow[].path` at the tracking server's mlflow.db".into(),
+                ),
+            });
+        }
+    }
+    let mut warnings = Vec::new();
+    let models = if db.has_table("registered_models") {
+        db.registered_models()?
+    } else {
+        warnings.push(format!(
+            "{}: no model registry tables; no registered models can be listed",
+            path.display()
+        ));
+        Vec::new()
+    };
+    if db.has_column("registered_models", "workspace") {
+        let workspaces: Vec<String> = db.rows(
+            "SELECT DISTINCT workspace FROM registered_models ORDER BY 1",
+            [],
+            |r| r.get(0),
+        )?;
+        if workspaces.len() > 1 {
+            warnings.push(format!(
+                "{}: registered models in several workspaces ({}); names are read across all of them",
+                path.display(),
+                workspaces.join(", ")
+            ));
+        }
+    }
+    let mut runs = BTreeMap::new();
+    let wanted: BTreeSet<&str> = models
+        .iter()
+        .flat_map(|m| m.versions.iter())
+        .filter_map(|v| v.run_id.as_deref())
+        .collect();
+    for run_id in wanted {
+        match db.run(run_id)? {
+            Some(run) => {
+                runs.insert(run_id.to_string(), run);
+            }
+            None => warnings.push(format!(
+                "{}: source run {run_id} is missing or deleted",
+                path.display()
+            )),
+        }
+    }
+    Ok(Store {
+        path: path.to_path_buf(),
+        kind: StoreKind::Sqlite,
+        models,
+        runs,
+        warnings,
+    })
+}
+
+impl<'a> Db<'a> {
+    fn open(path: &'a Path) -> Result<Self> {
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_error(path, e))?;
+        // A tracking server writing at this moment holds the lock briefly; a stuck lock is an error.
+        conn.busy_timeout(Duration::from_secs(2))
+            .map_err(|e| sql_error(path, e))?;
+        let mut db = Db {
+            conn,
+            path,
+            tables: BTreeSet::new(),
+        };
+        db.tables = db
+            .rows(
+                "SELECT name FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )?
+            .into_iter()
+            .collect();
+        Ok(db)
+    }
+
+    fn has_table(&self, table: &str) -> bool {
+        self.tables.contains(table)
+    }
+
+    fn has_column(&self, table: &str, column: &str) -> bool {
+        self.has_table(table)
+            && self
+                .rows(&format!("PRAGMA table_info(\"{table}\")"), [], |r| {
+                    r.get::<_, String>(1)
+                })
+                .map(|cols| cols.iter().any(|c| c == column))
+                .unwrap_or(false)
+    }
+
+    fn rows<T, P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| sql_error(self.path, e))?;
+        let rows = stmt
+            .query_map(params, map)
+            .map_err(|e| sql_error(self.path, e))?;
+        rows.collect::<rusqlite::Result<Vec<T>>>()
+            .map_err(|e| sql_error(self.path, e))
+    }
+
+    fn registered_models(&self) -> Result<Vec<RegisteredModel>> {
+        let mut models: BTreeMap<String, RegisteredModel> = self
+            .rows("SELECT name FROM registered_models", [], |r| {
+                r.get::<_, String>(0)
+            })?
+            .into_iter()
+            .map(|name| {
+                let model = RegisteredModel {
+                    name: name.clone(),
+                    ..Default::default()
+                };
+                (name, model)
+            })
+            .collect();
+        if self.has_table("registered_model_tags") {
+            let sql = "SELECT name, key, value FROM registered_model_tags";
+            for (name, key, value) in
+                self.rows(sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            {
+                let (name, key, value): (String, String, Option<String>) = (name, key, value);
+                if let Some(m) = models.get_mut(&name) {
+                    m.tags.insert(key, value.unwrap_or_default());
+                }
+            }
+        }
+        if self.has_table("registered_model_aliases") {
+            let sql = "SELECT name, alias, CAST(version AS TEXT) FROM registered_model_aliases";
+            for (name, alias, version) in
+                self.rows(sql, [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            {
+                let (name, alias, version): (String, String, String) = (name, alias, version);
+                if let Some(m) = models.get_mut(&name) {
+                    m.aliases.insert(alias, version);
+                }
+            }
+        }
+        let mut versions = self.model_versions()?;
+        for (name, list) in std::mem::take(&mut versions) {
+            match models.get_mut(&name) {
+                Some(m) => m.versions = list,
+                None => {
+                    return Err(Error::mlflow(
+                        self.path,
+                        format!("model_versions names `{name}`, which is not a registered model"),
+                    ));
+                }
+            }
+        }
+        Ok(models.into_values().collect())
+    }
+
+    fn model_versions(&self) -> Result<BTreeMap<String, Vec<ModelVersion>>> {
+        let mut by_model: BTreeMap<String, Vec<ModelVersion>> = BTreeMap::new();
+        if !self.has_table("model_versions") {
+            return Ok(by_model);
+        }
+        let sql =
+            "SELECT name, CAST(version AS TEXT), current_stage, run_id, source FROM model_versions";
+        let rows = self.rows(sql, [], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                ModelVersion {
+                    version: r.get(1)?,
+                    current_stage: r.get(2)?,
+                    run_id: r.get::<_, Option<String>>(3)?.filter(|s| !s.is_empty()),
+                    source: r.get(4)?,
+                    tags: BTreeMap::new(),
+                },
+            ))
+        })?;
+        for (name, version) in rows {
+            by_model.entry(name).or_default().push(version);
+        }
+        if self.has_table("model_version_tags") {
+            let sql = "SELECT name, CAST(version AS TEXT), key, value FROM model_version_tags";
+            let tags = self.rows(sql, [], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })?;
+            for (name, version, key, value) in tags {
+                let found = by_model
+                    .get_mut(&name)
+                    .and_then(|vs| vs.iter_mut().find(|v| v.version == version));
+                if let Some(v) = found {
+                    v.tags.insert(key, value.unwrap_or_default());
+                }
+            }
+        }
+        Ok(by_model)
+    }
+
+    /// One active run of an active experiment, or `None` if there is no such run.
+    fn run(&self, run_id: &str) -> Result<Option<Run>> {
+        let sql = "SELECT r.run_uuid, CAST(r.experiment_id AS TEXT), r.artifact_uri \
+                   FROM runs r LEFT JOIN experiments e ON e.experiment_id = r.experiment_id \
+                   WHERE r.run_uuid = ?1 AND COALESCE(r.lifecycle_stage, 'active') = 'active' \
+                   AND COALESCE(e.lifecycle_stage, 'active') = 'active'";
+        let found = self.rows(sql, params![run_id], |r| {
+            Ok(Run {
+                run_id: r.get(0)?,
+                experiment_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                artifact_uri: r.get(2)?,
+                ..Default::default()
+            })
+        })?;
+        let Some(mut run) = found.into_iter().next() else {
+            return Ok(None);
+        };
+        let pairs = |sql: &str| -> Result<BTreeMap<String, String>> {
+            Ok(self
+                .rows(sql, params![run_id], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+                })?
+                .into_iter()
+                .map(|(k, v)| (k, v.unwrap_or_default()))
+                .collect())
+        };
+        run.tags = pairs("SELECT key, value FROM tags WHERE run_uuid = ?1")?;
+        if self.has_table("params") {
+            run.params = pairs("SELECT key, value FROM params WHERE run_uuid = ?1")?;
+        }
+        run.metrics = self.metrics(run_id)?;
+        run.datasets = self.datasets(run_id)?;
+        Ok(Some(run))
+    }
+
+    fn metrics(&self, run_id: &str) -> Result<BTreeMap<String, f64>> {
+        // latest_metrics holds MLflow's own pick; older stores only have the full history.
+        let table = if self.has_table("latest_metrics") {
+            "latest_metrics"
+        } else if self.has_table("metrics") {
+            "metrics"
+        } else {
+            return Ok(BTreeMap::new());
+        };
+        let sql = format!(
+            "SELECT key, value, COALESCE(step, 0), COALESCE(timestamp, 0) FROM {table} WHERE run_uuid = ?1"
+        );
+        let mut latest: BTreeMap<String, MetricPoint> = BTreeMap::new();
+        let points = self.rows(&sql, params![run_id], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                MetricPoint {
+                    value: r.get::<_, Option<f64>>(1)?.unwrap_or(f64::NAN),
+                    step: r.get(2)?,
+                    timestamp: r.get(3)?,
+                },
+            ))
+        })?;
+        for (key, point) in points {
+            let merged = match latest.get(&key) {
+                Some(old) => MetricPoint::later_of(*old, point),
+                None => point,
+            };
+            latest.insert(key, merged);
+        }
+        Ok(latest.into_iter().map(|(k, p)| (k, p.value)).collect())
+    }
+
+    fn datasets(&self, run_id: &str) -> Result<Vec<DatasetInput>> {
+        if !self.has_table("inputs") || !self.has_table("datasets") {
+            return Ok(Vec::new());
+        }
+        let sql = "SELECT d.name, d.digest, d.dataset_source_type, d.dataset_source \
+                   FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id \
+                   WHERE i.source_type = 'DATASET' AND i.destination_type = 'RUN' \
+                   AND i.destination_id = ?1 ORDER BY d.name, d.digest";
+        self.rows(sql, params![run_id], |r| {
+            Ok(DatasetInput {
+                name: r.get(0)?,
+                digest: r.get(1)?,
+                source_type: r.get(2)?,
+                source: r.get(3)?,
+            })
+        })
+    }
+}
+
+fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
+    let hint = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => match f.code {
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => Some(
+                "another process holds a lock on the store; stop the tracking server or copy the file",
+            ),
+            rusqlite::ErrorCode::NotADatabase | rusqlite::ErrorCode::DatabaseCorrupt => {
+                Some("the file is damaged or not a SQLite database; restore it from a backup")
+            }
+            _ => None,
+        },
+        _ => None,
+    };
+    Error::Mlflow {
+        path: path.to_path_buf(),
+        message: format!("cannot read SQLite store: {e}"),
+        hint: hint.map(String::from),
+    }
+}

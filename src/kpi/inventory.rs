@@ -1,0 +1,259 @@
+//! MLflow stores in, the model inventory out (SPEC §4): every registered model, whether it is in
+//! production and through which alias or stage, its risk tier, and for production models the five
+//! documentation/lineage facts about the production version and its source run. A fact that
+//! could not be established (source run missing, artifact folder not found) is `false` with a
+//! warning saying why, so the gap shows in the ratios and in the report.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::Policy;
+use crate::ingest::mlflow::{self, ModelVersion, RegisteredModel, Store};
+
+/// The git commit tag MLflow sets on runs launched from a repository.
+pub const GIT_COMMIT_TAG: &str = "mlflow.source.git.commit";
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ModelKpis {
+    pub name: String,
+    pub in_production: bool,
+    /// The production version, or `null`.
+    pub version: Option<String>,
+    /// How production was decided: `alias:<name>` or `stage:Production`.
+    pub production_via: Option<String>,
+    pub risk_tier: String,
+    pub source_run: Option<String>,
+    /// The MLflow source the model was read from, as configured.
+    pub store: String,
+    pub has_model_card: Option<bool>,
+    pub has_dataset_provenance: Option<bool>,
+    pub has_evaluation: Option<bool>,
+    pub has_code_lineage: Option<bool>,
+    pub has_approval: Option<bool>,
+    /// The model card file found, as a local path.
+    pub model_card: Option<String>,
+    /// `name@digest (source)` of each dataset input of the source run.
+    pub datasets: Vec<String>,
+    /// The configured evaluation metrics the source run has, with their latest values.
+    pub evaluation_metrics: BTreeMap<String, f64>,
+    pub git_commit: Option<String>,
+    pub approved_by: Option<String>,
+}
+
+/// Build the inventory from every store; a model name in two stores is an error upstream.
+pub fn build(stores: &[Store], policy: &Policy, warnings: &mut Vec<String>) -> Vec<ModelKpis> {
+    let mut out = Vec::new();
+    for store in stores {
+        for model in &store.models {
+            out.push(assess(store, model, policy, warnings));
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
+}
+
+fn assess(
+    store: &Store,
+    model: &RegisteredModel,
+    policy: &Policy,
+    warnings: &mut Vec<String>,
+) -> ModelKpis {
+    let mut kpis = ModelKpis {
+        name: model.name.clone(),
+        in_production: false,
+        version: None,
+        production_via: None,
+        risk_tier: risk_tier(model, &policy.risk_tier_tag),
+        source_run: None,
+        store: store.path.display().to_string(),
+        has_model_card: None,
+        has_dataset_provenance: None,
+        has_evaluation: None,
+        has_code_lineage: None,
+        has_approval: None,
+        model_card: None,
+        datasets: Vec::new(),
+        evaluation_metrics: BTreeMap::new(),
+        git_commit: None,
+        approved_by: None,
+    };
+    let Some((version, via)) = production_version(model, &policy.production_aliases, warnings)
+    else {
+        return kpis;
+    };
+    kpis.in_production = true;
+    kpis.version = Some(version.version.clone());
+    kpis.production_via = Some(via);
+    kpis.approved_by = version.tags.get(&policy.approval_tag).cloned();
+    kpis.has_approval = Some(kpis.approved_by.is_some());
+    kpis.source_run = version.run_id.clone();
+
+    let run = version.run_id.as_ref().and_then(|id| store.runs.get(id));
+    let Some(run) = run else {
+        warnings.push(format!(
+            "{} version {}: source run {} not available; its model card, datasets, evaluation and \
+             code lineage count as missing",
+            model.name,
+            version.version,
+            version.run_id.as_deref().unwrap_or("(none recorded)")
+        ));
+        kpis.has_model_card = Some(false);
+        kpis.has_dataset_provenance = Some(false);
+        kpis.has_evaluation = Some(false);
+        kpis.has_code_lineage = Some(false);
+        return kpis;
+    };
+    kpis.model_card = run
+        .artifact_dir
+        .as_deref()
+        .and_then(|dir| mlflow::find_named_file(dir, &policy.model_card_artifacts))
+        .map(|p| p.display().to_string());
+    kpis.has_model_card = Some(kpis.model_card.is_some());
+    kpis.datasets = run
+        .datasets
+        .iter()
+        .map(|d| format!("{}@{} ({})", d.name, d.digest, d.source_type))
+        .collect();
+    kpis.has_dataset_provenance = Some(!run.datasets.is_empty());
+    kpis.evaluation_metrics = run
+        .metrics
+        .iter()
+        .filter(|(k, _)| policy.evaluation_metrics.contains(k))
+        .map(|(k, v)| (k.clone(), *v))
+        .collect();
+    kpis.has_evaluation = Some(!kpis.evaluation_metrics.is_empty());
+    kpis.git_commit = run.tags.get(GIT_COMMIT_TAG).cloned();
+    kpis.has_code_lineage = Some(kpis.git_commit.is_some());
+    kpis
+}
+
+/// SPEC §4: the missing tag is `unassessed`; values are compared lowercased.
+fn risk_tier(model: &RegisteredModel, tag: &str) -> String {
+    model
+        .tags
+        .get(tag)
+        .map(|v| v.trim().to_lowercase())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "unassessed".to_string())
+}
+
+/// SPEC §4: the first production alias (in the policy's order) that points at an existing
+/// version; else the highest version whose stage is `Production`.
+fn production_version<'m>(
+    model: &'m RegisteredModel,
+    aliases: &[String],
+    warnings: &mut Vec<String>,
+) -> Option<(&'m ModelVersion, String)> {
+    for alias in aliases {
+        let Some(number) = model.aliases.get(alias) else {
+            continue;
+        };
+        match model.versions.iter().find(|v| &v.version == number) {
+            Some(v) => return Some((v, format!("alias:{alias}"))),
+            None => warnings.push(format!(
+                "{}: alias `{alias}` points at version {number}, which does not exist",
+                model.name
+            )),
+        }
+    }
+    let staged: Vec<&ModelVersion> = model
+        .versions
+        .iter()
+        .filter(|v| {
+            v.current_stage
+                .as_deref()
+                .is_some_and(|s| s.eq_ignore_ascii_case("production"))
+        })
+        .collect();
+    if staged.len() > 1 {
+        warnings.push(format!(
+            "{}: {} versions are in stage Production; the highest, {}, is taken",
+            model.name,
+            staged.len(),
+            staged.last().map(|v| v.version.as_str()).unwrap_or("")
+        ));
+    }
+    // Versions are sorted by number, so the last is the highest.
+    staged.last().map(|v| (*v, "stage:Production".to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(n: &str, stage: Option<&str>) -> ModelVersion {
+        ModelVersion {
+            version: n.into(),
+            current_stage: stage.map(String::from),
+            ..Default::default()
+        }
+    }
+
+    fn aliases() -> Vec<String> {
+        ["champion", "production", "prod"]
+            .map(String::from)
+            .to_vec()
+    }
+
+    #[test]
+    fn first_alias_in_policy_order_wins_over_stage() {
+        let model = RegisteredModel {
+            name: "m".into(),
+            aliases: [("prod", "1"), ("champion", "3")]
+                .map(|(a, v)| (a.to_string(), v.to_string()))
+                .into(),
+            versions: vec![
+                version("1", None),
+                version("2", Some("Production")),
+                version("3", None),
+            ],
+            ..Default::default()
+        };
+        let mut w = Vec::new();
+        let (v, via) = production_version(&model, &aliases(), &mut w).unwrap();
+        assert_eq!((v.version.as_str(), via.as_str()), ("3", "alias:champion"));
+        assert!(w.is_empty());
+    }
+
+    #[test]
+    fn dangling_alias_falls_through_with_warning_and_stage_decides() {
+        let model = RegisteredModel {
+            name: "m".into(),
+            aliases: [("champion".to_string(), "9".to_string())].into(),
+            versions: vec![
+                version("1", Some("production")),
+                version("2", Some("Production")),
+            ],
+            ..Default::default()
+        };
+        let mut w = Vec::new();
+        let (v, via) = production_version(&model, &aliases(), &mut w).unwrap();
+        assert_eq!(
+            (v.version.as_str(), via.as_str()),
+            ("2", "stage:Production")
+        );
+        assert_eq!(w.len(), 2, "{w:?}");
+    }
+
+    #[test]
+    fn challenger_only_is_not_in_production() {
+        let model = RegisteredModel {
+            name: "m".into(),
+            aliases: [("challenger".to_string(), "1".to_string())].into(),
+            versions: vec![version("1", Some("Staging"))],
+            ..Default::default()
+        };
+        assert!(production_version(&model, &aliases(), &mut Vec::new()).is_none());
+    }
+
+    #[test]
+    fn risk_tier_lowercased_and_defaulted() {
+        let mut model = RegisteredModel::default();
+        assert_eq!(risk_tier(&model, "risk_tier"), "unassessed");
+        model.tags.insert("risk_tier".into(), " High ".into());
+        assert_eq!(risk_tier(&model, "risk_tier"), "high");
+        model.tags.insert("risk_tier".into(), "".into());
+        assert_eq!(risk_tier(&model, "risk_tier"), "unassessed");
+    }
+}

@@ -1,0 +1,282 @@
+//! Evidence and config in, the machine-output document of SPEC §4 out (`Document`): the same
+//! document `dossier kpis --format json` prints, the bundle stores and the report template reads.
+//! Guarantees: a ratio with an empty denominator is `null` (n/a), never 0 or 1; every ratio also
+//! carries its numerator and denominator so a reader can check it; nothing is rounded here.
+
+pub mod inventory;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde::ser::SerializeMap;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ingest::Evidence;
+pub use inventory::ModelKpis;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Document {
+    pub organization: String,
+    pub title: String,
+    pub period: PeriodOut,
+    pub as_of: String,
+    pub scope: ScopeOut,
+    pub portfolio: KpiTable,
+    pub portfolio_high: KpiTable,
+    pub models: Vec<ModelKpis>,
+    /// The MLflow stores read (an added key: what the inventory rests on).
+    pub mlflow_sources: Vec<SourceOut>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PeriodOut {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ScopeOut {
+    pub systems: Vec<String>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SourceOut {
+    pub path: String,
+    pub kind: &'static str,
+    pub registered_models: usize,
+    pub source_runs: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Kpi {
+    /// `null` when the denominator is empty (n/a).
+    pub value: Option<f64>,
+    pub target: Option<f64>,
+    /// `null` when there is no target or no value.
+    pub met: Option<bool>,
+    pub numerator: Option<u64>,
+    pub denominator: Option<u64>,
+}
+
+/// KPIs in the fixed order of SPEC §4, serialised as a JSON object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KpiTable(pub Vec<(String, Kpi)>);
+
+impl KpiTable {
+    pub fn get(&self, name: &str) -> Option<&Kpi> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, k)| k)
+    }
+}
+
+impl Serialize for KpiTable {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (name, kpi) in &self.0 {
+            map.serialize_entry(name, kpi)?;
+        }
+        map.end()
+    }
+}
+
+/// A share of `numerator` in `denominator`, compared with its target (a minimum).
+pub fn ratio(numerator: u64, denominator: u64, target: Option<f64>) -> Kpi {
+    let value = (denominator > 0).then(|| numerator as f64 / denominator as f64);
+    Kpi {
+        value,
+        target,
+        met: value.zip(target).map(|(v, t)| v >= t),
+        numerator: Some(numerator),
+        denominator: Some(denominator),
+    }
+}
+
+/// The documentation/lineage ratios over production models (SPEC §4), in the spec's order.
+type HasField = fn(&ModelKpis) -> Option<bool>;
+const INVENTORY_RATIOS: [(&str, HasField); 5] = [
+    ("documentation_completeness", |m| m.has_model_card),
+    ("dataset_provenance_completeness", |m| {
+        m.has_dataset_provenance
+    }),
+    ("evaluation_completeness", |m| m.has_evaluation),
+    ("code_lineage_completeness", |m| m.has_code_lineage),
+    ("approval_coverage", |m| m.has_approval),
+];
+
+pub fn portfolio<'a>(
+    models: impl Iterator<Item = &'a ModelKpis> + Clone,
+    targets: &BTreeMap<String, f64>,
+) -> KpiTable {
+    let production: Vec<&ModelKpis> = models.filter(|m| m.in_production).collect();
+    let denominator = production.len() as u64;
+    KpiTable(
+        INVENTORY_RATIOS
+            .iter()
+            .map(|(name, field)| {
+                let numerator = production.iter().filter(|m| field(m) == Some(true)).count() as u64;
+                (
+                    name.to_string(),
+                    ratio(numerator, denominator, targets.get(*name).copied()),
+                )
+            })
+            .collect(),
+    )
+}
+
+pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
+    let mut warnings: Vec<String> = evidence
+        .stores
+        .iter()
+        .flat_map(|s| s.warnings.iter().cloned())
+        .collect();
+    check_unique_models(evidence)?;
+    let mut models = inventory::build(&evidence.stores, &config.policy, &mut warnings);
+    if !config.scope.systems.is_empty() {
+        let known: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+        let unknown: Vec<&String> = config
+            .scope
+            .systems
+            .iter()
+            .filter(|s| !known.contains(&s.as_str()))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::Usage(format!(
+                "--system {}: no such system; known: {}",
+                unknown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                known.join(", ")
+            )));
+        }
+        models.retain(|m| config.scope.systems.contains(&m.name));
+    }
+    let targets = &config.policy.targets;
+    Ok(Document {
+        organization: config.organization.clone(),
+        title: config.title.clone(),
+        period: PeriodOut {
+            start: config.period.start.to_string(),
+            end: config.period.end.to_string(),
+        },
+        as_of: config.as_of.to_string(),
+        scope: ScopeOut {
+            systems: config.scope.systems.clone(),
+            request_id: config.scope.request_id.clone(),
+        },
+        portfolio: portfolio(models.iter(), targets),
+        portfolio_high: portfolio(models.iter().filter(|m| m.risk_tier == "high"), targets),
+        mlflow_sources: evidence
+            .stores
+            .iter()
+            .map(|s| SourceOut {
+                path: s.path.display().to_string(),
+                kind: s.kind.label(),
+                registered_models: s.models.len(),
+                source_runs: s.runs.len(),
+            })
+            .collect(),
+        models,
+        warnings,
+    })
+}
+
+/// Two stores registering the same model name would make "the production version" ambiguous.
+fn check_unique_models(evidence: &Evidence) -> Result<()> {
+    let mut seen: BTreeMap<&str, &std::path::Path> = BTreeMap::new();
+    for store in &evidence.stores {
+        for model in &store.models {
+            if let Some(first) = seen.insert(&model.name, &store.path) {
+                return Err(Error::Mlflow {
+                    path: store.path.clone(),
+                    message: format!(
+                        "registered model `{}` is also in {}; a model must come from one store",
+                        model.name,
+                        first.display()
+                    ),
+                    hint: Some("list each registry once under sources.mlflow".into()),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model(name: &str, tier: &str, prod: bool, card: bool, approval: bool) -> ModelKpis {
+        ModelKpis {
+            name: name.into(),
+            in_production: prod,
+            version: None,
+            production_via: None,
+            risk_tier: tier.into(),
+            source_run: None,
+            store: String::new(),
+            has_model_card: prod.then_some(card),
+            has_dataset_provenance: prod.then_some(false),
+            has_evaluation: prod.then_some(true),
+            has_code_lineage: prod.then_some(false),
+            has_approval: prod.then_some(approval),
+            model_card: None,
+            datasets: vec![],
+            evaluation_metrics: BTreeMap::new(),
+            git_commit: None,
+            approved_by: None,
+        }
+    }
+
+    #[test]
+    fn ratios_count_production_models_only() {
+        // 3 production models (2 with a card), 1 not in production with a card: 2/3.
+        let models = [
+            model("a", "high", true, true, true),
+            model("b", "high", true, false, false),
+            model("c", "low", true, true, false),
+            model("d", "low", false, true, true),
+        ];
+        let targets = BTreeMap::from([("documentation_completeness".to_string(), 0.85)]);
+        let t = portfolio(models.iter(), &targets);
+        let doc = t.get("documentation_completeness").unwrap();
+        assert_eq!((doc.numerator, doc.denominator), (Some(2), Some(3)));
+        assert!((doc.value.unwrap() - 2.0 / 3.0).abs() < 1e-12);
+        assert_eq!(doc.met, Some(false));
+        let approval = t.get("approval_coverage").unwrap();
+        assert_eq!(approval.value, Some(1.0 / 3.0));
+        assert_eq!(approval.met, None, "no target, no verdict");
+        assert_eq!(t.get("evaluation_completeness").unwrap().value, Some(1.0));
+        assert_eq!(
+            t.get("dataset_provenance_completeness").unwrap().value,
+            Some(0.0)
+        );
+        let high = portfolio(models.iter().filter(|m| m.risk_tier == "high"), &targets);
+        assert_eq!(
+            high.get("documentation_completeness").unwrap().value,
+            Some(0.5)
+        );
+    }
+
+    #[test]
+    fn empty_denominator_is_na_not_zero_or_one() {
+        let models = [model("d", "low", false, true, true)];
+        let targets = BTreeMap::from([("documentation_completeness".to_string(), 0.85)]);
+        let t = portfolio(models.iter(), &targets);
+        let doc = t.get("documentation_completeness").unwrap();
+        assert_eq!(doc.value, None);
+        assert_eq!(doc.met, None);
+        assert_eq!(doc.denominator, Some(0));
+        let json = serde_json::to_value(&t).unwrap();
+        assert!(json["documentation_completeness"]["value"].is_null());
+    }
+
+    #[test]
+    fn target_is_met_at_equality() {
+        assert_eq!(ratio(17, 20, Some(0.85)).met, Some(true));
+        assert_eq!(ratio(16, 20, Some(0.85)).met, Some(false));
+    }
+}

@@ -1,0 +1,131 @@
+//! dossier: offline AI/ML audit evidence. The binary calls `run()`, which parses the command line,
+//! resolves a `Config`, runs the stages in the order data flows (config → ingest → kpi → report →
+//! bundle → sign → verify), prints results on stdout, and prints any error once, on stderr, with
+//! its exit code decided by `Error::exit_code` (SPEC §1).
+
+pub mod cli;
+pub mod config;
+pub mod error;
+pub mod ingest;
+pub mod kpi;
+pub mod output;
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, ColorChoice, Command, CommonArgs, KpisArgs, OutputFormat};
+use config::{Config, Overrides};
+use error::{Error, Result};
+
+pub fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version on stdout and usage errors on stderr, with exit 0 or 2.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    let ui = Ui {
+        quiet: cli.quiet,
+        color: use_color(cli.color),
+    };
+    match dispatch(cli.command, &ui) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            ui.error(&err);
+            ExitCode::from(err.exit_code())
+        }
+    }
+}
+
+fn dispatch(command: Command, ui: &Ui) -> Result<u8> {
+    match command {
+        Command::Kpis(args) => kpis(args, ui),
+        Command::Build(_) => Err(Error::NotImplemented(
+            "dossier build (report, bundle and signing)",
+        )),
+        Command::Verify(_) => Err(Error::NotImplemented("dossier verify")),
+        Command::Keygen(_) => Err(Error::NotImplemented("dossier keygen")),
+        Command::Init(_) => Err(Error::NotImplemented("dossier init")),
+        Command::Answer(_) => Err(Error::NotImplemented("dossier answer")),
+    }
+}
+
+fn kpis(args: KpisArgs, ui: &Ui) -> Result<u8> {
+    if args.check {
+        return Err(Error::NotImplemented("kpis --check"));
+    }
+    let config = load_config(&args.common)?;
+    let evidence = ingest::ingest(&config)?;
+    let doc = kpi::build(&config, &evidence)?;
+    for w in &doc.warnings {
+        ui.warn(w);
+    }
+    let text = match args.format {
+        OutputFormat::Table => output::table(&doc),
+        OutputFormat::Json => output::json(&doc)?,
+        OutputFormat::Csv => output::csv(&doc)?,
+    };
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`dossier kpis | head`) is not an error worth a message.
+    let _ = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush());
+    Ok(0)
+}
+
+fn load_config(common: &CommonArgs) -> Result<Config> {
+    if common.baseline.is_some() {
+        return Err(Error::NotImplemented("--baseline"));
+    }
+    let overrides = Overrides {
+        period: common.period.clone(),
+        as_of: common.as_of.clone(),
+        systems: common.systems.clone(),
+        request_id: common.request_id.clone(),
+        strict: common.strict,
+    };
+    config::load(&common.config, &overrides)
+}
+
+/// Where status, warnings and errors go: stderr only, so stdout carries results alone.
+struct Ui {
+    quiet: bool,
+    color: bool,
+}
+
+impl Ui {
+    fn warn(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{} {message}", self.paint("warning:", "33"));
+        }
+    }
+
+    fn error(&self, err: &Error) {
+        eprintln!("{} {err}", self.paint("error:", "31"));
+        if let Some(hint) = err.hint() {
+            eprintln!("  {} {hint}", self.paint("hint:", "36"));
+        }
+    }
+
+    fn paint(&self, text: &str, code: &str) -> String {
+        if self.color {
+            format!("\x1b[1;{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal()
+        }
+    }
+}

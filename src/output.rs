@@ -1,0 +1,234 @@
+//! The KPI document in, text for stdout out: a table for people, JSON (the document itself, SPEC
+//! §4) or CSV for machines. CSV is long-form, one row per figure —
+//! `scope,subject,kpi,value,target,met,numerator,denominator` — so every figure of the table is
+//! there and a spreadsheet can pivot it. Values are printed in full here; only the table rounds.
+
+use std::fmt::Write as _;
+
+use crate::error::{Error, Result};
+use crate::kpi::{Document, Kpi, KpiTable, ModelKpis};
+
+pub fn json(doc: &Document) -> Result<String> {
+    let mut text = serde_json::to_string_pretty(doc)
+        .map_err(|e| Error::Usage(format!("cannot serialise the KPI document: {e}")))?;
+    text.push('\n');
+    Ok(text)
+}
+
+pub fn csv(doc: &Document) -> Result<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let fail = |e: csv::Error| Error::Usage(format!("cannot write CSV: {e}"));
+    w.write_record([
+        "scope",
+        "subject",
+        "kpi",
+        "value",
+        "target",
+        "met",
+        "numerator",
+        "denominator",
+    ])
+    .map_err(fail)?;
+    for (scope, subject, table) in [
+        ("portfolio", "all", &doc.portfolio),
+        ("portfolio_high", "high", &doc.portfolio_high),
+    ] {
+        for (name, k) in &table.0 {
+            w.write_record([
+                scope.to_string(),
+                subject.to_string(),
+                name.clone(),
+                opt(k.value),
+                opt(k.target),
+                opt(k.met),
+                opt(k.numerator),
+                opt(k.denominator),
+            ])
+            .map_err(fail)?;
+        }
+    }
+    for m in &doc.models {
+        for (field, value) in model_fields(m) {
+            w.write_record(["model", &m.name, field, &value, "", "", "", ""])
+                .map_err(fail)?;
+        }
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| Error::Usage(format!("cannot write CSV: {e}")))?;
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
+}
+
+fn model_fields(m: &ModelKpis) -> Vec<(&'static str, String)> {
+    vec![
+        ("in_production", m.in_production.to_string()),
+        ("version", m.version.clone().unwrap_or_default()),
+        (
+            "production_via",
+            m.production_via.clone().unwrap_or_default(),
+        ),
+        ("risk_tier", m.risk_tier.clone()),
+        ("source_run", m.source_run.clone().unwrap_or_default()),
+        ("has_model_card", opt(m.has_model_card)),
+        ("has_dataset_provenance", opt(m.has_dataset_provenance)),
+        ("has_evaluation", opt(m.has_evaluation)),
+        ("has_code_lineage", opt(m.has_code_lineage)),
+        ("has_approval", opt(m.has_approval)),
+    ]
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+pub fn table(doc: &Document) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} — {}", doc.organization, doc.title);
+    let _ = writeln!(
+        out,
+        "period {} to {}, as of {}{}",
+        doc.period.start,
+        doc.period.end,
+        doc.as_of,
+        doc.scope
+            .request_id
+            .as_deref()
+            .map(|r| format!(", request {r}"))
+            .unwrap_or_default()
+    );
+    if !doc.scope.systems.is_empty() {
+        let _ = writeln!(out, "scope: {}", doc.scope.systems.join(", "));
+    }
+    out.push('\n');
+    out.push_str(&kpi_table(&doc.portfolio, &doc.portfolio_high));
+    out.push('\n');
+    out.push_str(&model_table(&doc.models));
+    if !doc.warnings.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n{} warning(s), listed on stderr and in --format json",
+            doc.warnings.len()
+        );
+    }
+    out
+}
+
+fn kpi_table(all: &KpiTable, high: &KpiTable) -> String {
+    let mut rows = vec![[
+        "KPI".to_string(),
+        "value".into(),
+        "n/d".into(),
+        "target".into(),
+        "met".into(),
+        "high tier".into(),
+    ]];
+    for (name, k) in &all.0 {
+        let h = high.get(name);
+        rows.push([
+            name.clone(),
+            pct(k.value),
+            fraction(k),
+            k.target.map(|t| pct(Some(t))).unwrap_or_else(|| "-".into()),
+            verdict(k.met),
+            h.map(|h| format!("{} ({})", pct(h.value), fraction(h)))
+                .unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    render(&rows)
+}
+
+fn model_table(models: &[ModelKpis]) -> String {
+    let mut rows = vec![
+        [
+            "model", "tier", "prod", "version", "card", "data", "eval", "git", "approval",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for m in models {
+        rows.push(vec![
+            m.name.clone(),
+            m.risk_tier.clone(),
+            if m.in_production { "yes" } else { "no" }.into(),
+            m.version.clone().unwrap_or_else(|| "-".into()),
+            yes_no(m.has_model_card),
+            yes_no(m.has_dataset_provenance),
+            yes_no(m.has_evaluation),
+            yes_no(m.has_code_lineage),
+            yes_no(m.has_approval),
+        ]);
+    }
+    render(&rows)
+}
+
+fn render<R: AsRef<[String]>>(rows: &[R]) -> String {
+    let cols = rows.first().map(|r| r.as_ref().len()).unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.as_ref()[c].chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .as_ref()
+            .iter()
+            .zip(&widths)
+            .map(|(cell, w)| format!("{cell:<w$}"))
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{:.1}%", v * 100.0))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+fn fraction(k: &Kpi) -> String {
+    match (k.numerator, k.denominator) {
+        (Some(n), Some(d)) => format!("{n}/{d}"),
+        _ => "-".into(),
+    }
+}
+
+fn verdict(met: Option<bool>) -> String {
+    match met {
+        Some(true) => "yes",
+        Some(false) => "NO",
+        None => "-",
+    }
+    .into()
+}
+
+fn yes_no(v: Option<bool>) -> String {
+    match v {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "-",
+    }
+    .into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_and_na() {
+        assert_eq!(pct(Some(2.0 / 3.0)), "66.7%");
+        assert_eq!(pct(None), "n/a");
+        assert_eq!(
+            render(&[
+                vec!["a".to_string(), "bb".into()],
+                vec!["ccc".into(), "d".into()]
+            ]),
+            "a    bb\nccc  d\n"
+        );
+    }
+}
