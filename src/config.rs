@@ -249,19 +249,24 @@ fn parse(path: &Path, text: &str) -> Result<RawConfig> {
         let key = err.path().to_string();
         let inner = err.into_inner();
         let location = inner.location();
+        let message = strip_yaml_context(&inner.to_string(), &key);
         Error::Config {
             path: path.to_path_buf(),
             line: location.as_ref().map(|l| l.line()),
             column: location.as_ref().map(|l| l.column()),
             key: Some(key),
-            message: strip_yaml_location(&inner.to_string()),
+            message,
             hint: Some("see SPEC §2 or `dossier init` for every key and its format".into()),
         }
     })
 }
 
-/// serde_yaml appends " at line L column C" to its messages; the error carries those already.
-fn strip_yaml_location(message: &str) -> String {
+/// serde_yaml wraps its messages as "KEY: … at line L column C"; the error carries both already.
+fn strip_yaml_context(message: &str, key: &str) -> String {
+    let message = match message.split_once(": ") {
+        Some((head, rest)) if key.starts_with(head) => rest,
+        _ => message,
+    };
     match message.find(" at line ") {
         Some(i) => message[..i].to_string(),
         None => message.to_string(),

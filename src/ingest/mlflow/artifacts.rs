@@ -14,10 +14,8 @@ const MAX_DEPTH: usize = 3;
 pub fn resolve(run: &Run, roots: &[PathBuf]) -> Option<PathBuf> {
     let uri = run.artifact_uri.as_deref()?;
     let path = local_path(uri);
-    if let Some(p) = &path {
-        if p.is_absolute() && p.is_dir() {
-            return Some(p.clone());
-        }
+    if let Some(p) = path.filter(|p| p.is_absolute() && p.is_dir()) {
+        return Some(p);
     }
     let tails = tails(uri, &run.run_id);
     roots

@@ -1,0 +1,173 @@
+//! The command line of SPEC §1: help, exit codes, error format, and the subcommands that are not
+//! there yet saying so instead of pretending.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn help_for_every_subcommand() {
+    let out = run(&["--help"]);
+    assert_eq!(out.code, 0);
+    for sub in ["build", "kpis", "verify", "keygen", "init", "answer"] {
+        assert!(out.stdout.contains(sub), "{sub} missing from --help");
+        let out = run(&[sub, "--help"]);
+        assert_eq!(out.code, 0, "{sub} --help: {}", out.stderr);
+        assert!(
+            out.stdout.contains("Usage: dossier"),
+            "{sub}: {}",
+            out.stdout
+        );
+    }
+    let out = run(&["kpis", "--help"]);
+    for flag in [
+        "--as-of",
+        "--period",
+        "--system",
+        "--request-id",
+        "--baseline",
+        "--strict",
+        "--format",
+        "--check",
+    ] {
+        assert!(out.stdout.contains(flag), "kpis --help lacks {flag}");
+    }
+}
+
+#[test]
+fn unimplemented_subcommands_exit_1_and_say_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = tmp.path().join("b.zip");
+    for args in [
+        vec!["build", "-c", "sample-evidence/dossier.yaml"],
+        vec!["verify", bundle.to_str().unwrap()],
+        vec!["keygen", "-o", tmp.path().to_str().unwrap()],
+        vec!["init", tmp.path().to_str().unwrap()],
+        vec!["answer", "q.csv"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.code, 1, "{args:?}");
+        assert!(
+            out.stderr.starts_with("error: not yet implemented: "),
+            "{args:?}: {}",
+            out.stderr
+        );
+        assert!(out.stdout.is_empty());
+    }
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let config = repo().join("sample-evidence/dossier.yaml");
+    let c = config.to_str().unwrap();
+    for args in [
+        vec!["kpis", "--frobnicate"],
+        vec!["kpis", "-c", c, "--format", "xml"],
+        vec!["kpis", "-c", c, "--period", "2026-09-30..2026-07-01"],
+        vec!["kpis", "-c", c, "--as-of", "yesterday"],
+        vec!["no-such-command"],
+    ] {
+        let out = run(&args);
+        assert_eq!(out.code, 2, "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty());
+    }
+    let out = run(&["kpis", "-c", c, "--period", "2026-09-30..2026-07-01"]);
+    assert!(
+        out.stderr
+            .contains("error: --period: ends (2026-07-01) before it starts (2026-09-30)"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn period_and_as_of_overrides_reach_the_output() {
+    let config = repo().join("sample-evidence/dossier.yaml");
+    let out = run(&[
+        "kpis",
+        "-c",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+        "--period",
+        "2026-01-01..2026-03-31",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["period"]["start"], "2026-01-01");
+    // The config's explicit as_of (2026-10-01) stands; only --as-of overrides it.
+    assert_eq!(doc["as_of"], "2026-10-01");
+    let out = run(&[
+        "kpis",
+        "-c",
+        config.to_str().unwrap(),
+        "--format",
+        "json",
+        "--as-of",
+        "2026-12-31",
+    ]);
+    assert_eq!(out.json()["as_of"], "2026-12-31");
+}
+
+#[test]
+fn missing_config_file() {
+    let out = run(&["kpis", "-c", "/nonexistent/dossier.yaml"]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .starts_with("error: cannot read config /nonexistent/dossier.yaml: No such file"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("hint:"));
+}
+
+#[test]
+fn config_errors_name_file_line_and_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = fixture("mlflow/sqlite-3x/mlflow.db");
+    let config = mlflow_config(
+        tmp.path(),
+        &store,
+        "policy:\n  production_aliasses: [prod]\n",
+    );
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 1);
+    let want = format!(
+        "error: {}:8:3 (at `policy.production_aliasses`): unknown field `production_aliasses`",
+        config.display()
+    );
+    assert!(out.stderr.starts_with(&want), "{}", out.stderr);
+
+    let config = mlflow_config(tmp.path(), &store, "policy: [not, a, map\n");
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("dossier.yaml:"), "{}", out.stderr);
+
+    std::fs::write(&config, "organization: X\nreport:\n  period: { start: 2026-07-01, end: 2026-02-30 }\nsources: { audits: [a.yaml] }\n").unwrap();
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr
+            .contains("(at `report.period.end`): `2026-02-30` is not a date"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn baseline_and_check_are_not_pretended() {
+    let config = repo().join("sample-evidence/dossier.yaml");
+    let c = config.to_str().unwrap();
+    let out = run(&["kpis", "-c", c, "--check"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("not yet implemented: kpis --check"));
+    let out = run(&["kpis", "-c", c, "--baseline", "old.zip"]);
+    assert_eq!(out.code, 1);
+    assert!(out.stderr.contains("not yet implemented: --baseline"));
+}

@@ -1,0 +1,78 @@
+//! Helpers shared by the integration tests: run the real binary, copy fixtures into a scratch
+//! folder (tests never write into fixtures/), and write a config pointing at them.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture(rel: &str) -> PathBuf {
+    repo().join("fixtures").join(rel)
+}
+
+pub fn dossier() -> Command {
+    let mut cmd = Command::cargo_bin("dossier").expect("binary built by cargo test");
+    cmd.env_remove("DOSSIER_SIGNING_KEY")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// A config in `dir` with one MLflow source (and optional extra YAML under `sources.mlflow[0]`).
+pub fn mlflow_config(dir: &Path, store: &Path, extra: &str) -> PathBuf {
+    let path = dir.join("dossier.yaml");
+    let text = format!(
+        "organization: Test Org\nreport:\n  period: {{ start: 2026-07-01, end: 2026-09-30 }}\n\
+         sources:\n  mlflow:\n    - path: {}\n{extra}",
+        store.display()
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!(
+                "stdout is not JSON ({e}):\n{}\nstderr:\n{}",
+                self.stdout, self.stderr
+            )
+        })
+    }
+}
+
+pub fn run(args: &[&str]) -> Outcome {
+    let out = dossier().args(args).output().unwrap();
+    Outcome {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn kpis_json(config: &Path) -> Outcome {
+    run(&["kpis", "-c", config.to_str().unwrap(), "--format", "json"])
+}
