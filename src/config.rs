@@ -33,6 +33,7 @@ pub struct Overrides {
     pub as_of: Option<String>,
     pub systems: Vec<String>,
     pub request_id: Option<String>,
+    pub baseline: Option<PathBuf>,
     pub strict: bool,
 }
 
@@ -56,6 +57,8 @@ pub struct Config {
     pub policy: Policy,
     pub signing_key: Option<PathBuf>,
     pub scope: Scope,
+    /// An earlier baseline to trend against (`--baseline`).
+    pub baseline: Option<PathBuf>,
     pub strict: bool,
 }
 
@@ -377,6 +380,7 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
             systems: overrides.systems.clone(),
             request_id: overrides.request_id.clone(),
         },
+        baseline: overrides.baseline.clone(),
         strict: overrides.strict,
         base_dir,
     })

@@ -40,6 +40,31 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// A scored audit or framework file is invalid.
+    #[error("{}{}: {message}", path.display(), at_suffix(at))]
+    Audit {
+        path: PathBuf,
+        /// The control id or CSV row.
+        at: Option<String>,
+        message: String,
+    },
+
+    /// The exceptions register is invalid.
+    #[error("{}{}: {message}", path.display(), at_suffix(at))]
+    Exceptions {
+        path: PathBuf,
+        at: Option<String>,
+        message: String,
+    },
+
+    /// An earlier baseline could not be read.
+    #[error("baseline {}: {message}", path.display())]
+    Baseline { path: PathBuf, message: String },
+
+    /// A file to be written exists already.
+    #[error("{} exists already", path.display())]
+    Exists { path: PathBuf },
+
     /// A subcommand or option whose implementation has not landed yet.
     #[error("not yet implemented: {0}")]
     NotImplemented(&'static str),
@@ -58,6 +83,7 @@ impl Error {
     pub fn hint(&self) -> Option<&str> {
         match self {
             Error::Config { hint, .. } | Error::Mlflow { hint, .. } => hint.as_deref(),
+            Error::Exists { .. } => Some("pass --force to replace it, or choose another folder"),
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 Some("check the path; relative paths are resolved against the config file's folder")
             }
@@ -80,6 +106,10 @@ impl Error {
             hint: None,
         }
     }
+}
+
+fn at_suffix(at: &Option<String>) -> String {
+    at.as_deref().map(|a| format!(" ({a})")).unwrap_or_default()
 }
 
 fn location(line: Option<usize>, column: Option<usize>, key: &Option<String>) -> String {

@@ -59,9 +59,6 @@ fn dispatch(command: Command, ui: &Ui) -> Result<u8> {
 }
 
 fn kpis(args: KpisArgs, ui: &Ui) -> Result<u8> {
-    if args.check {
-        return Err(Error::NotImplemented("kpis --check"));
-    }
     let config = load_config(&args.common)?;
     let evidence = ingest::ingest(&config)?;
     let doc = kpi::build(&config, &evidence)?;
@@ -78,18 +75,41 @@ fn kpis(args: KpisArgs, ui: &Ui) -> Result<u8> {
     let _ = stdout
         .write_all(text.as_bytes())
         .and_then(|_| stdout.flush());
+    if args.check {
+        return Ok(check_targets(&doc, ui));
+    }
     Ok(0)
 }
 
-fn load_config(common: &CommonArgs) -> Result<Config> {
-    if common.baseline.is_some() {
-        return Err(Error::NotImplemented("--baseline"));
+/// `--check`: exit 3 when a portfolio KPI misses its target, naming each on stderr. A KPI with no
+/// value (n/a) cannot miss; it is named too, so nobody mistakes it for a pass.
+fn check_targets(doc: &kpi::Document, ui: &Ui) -> u8 {
+    let mut missed = 0;
+    for (name, k) in &doc.portfolio.0 {
+        match (k.met, k.value, k.target) {
+            (Some(false), Some(v), Some(t)) => {
+                missed += 1;
+                eprintln!(
+                    "{} {name} = {v} misses its target {t}",
+                    ui.paint("missed:", "31")
+                );
+            }
+            (None, None, Some(t)) => ui.warn(&format!(
+                "{name} is n/a (empty denominator); target {t} not checked"
+            )),
+            _ => {}
+        }
     }
+    if missed > 0 { 3 } else { 0 }
+}
+
+fn load_config(common: &CommonArgs) -> Result<Config> {
     let overrides = Overrides {
         period: common.period.clone(),
         as_of: common.as_of.clone(),
         systems: common.systems.clone(),
         request_id: common.request_id.clone(),
+        baseline: common.baseline.clone(),
         strict: common.strict,
     };
     config::load(&common.config, &overrides)

@@ -103,6 +103,107 @@ pub fn table(doc: &Document) -> String {
     out.push_str(&kpi_table(&doc.portfolio, &doc.portfolio_high));
     out.push('\n');
     out.push_str(&model_table(&doc.models));
+    if let Some(trend) = &doc.trend {
+        let _ = writeln!(
+            out,
+            "\nChange since {} (baseline {})",
+            trend.previous_as_of, trend.source
+        );
+        let mut rows = vec![
+            ["KPI", "before", "now", "change"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for k in &trend.kpis {
+            rows.push(vec![
+                k.kpi.clone(),
+                pct(k.previous),
+                pct(k.current),
+                k.change
+                    .map(|c| format!("{:+.1} pts", c * 100.0))
+                    .unwrap_or_else(|| "n/a".into()),
+            ]);
+        }
+        out.push_str(&render(&rows));
+    }
+    for audit in &doc.audits {
+        let _ = writeln!(
+            out,
+            "\nAudit: {} against {} on {} by {}{}",
+            audit.system,
+            audit.framework,
+            audit.assessed_on,
+            audit.assessor,
+            if audit.superseded.is_empty() {
+                String::new()
+            } else {
+                format!(" (supersedes {})", audit.superseded.len())
+            }
+        );
+        let mut rows = vec![
+            ["control", "score", "status", "title"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for c in &audit.controls {
+            rows.push(vec![
+                c.id.clone(),
+                c.score.map(|s| s.to_string()).unwrap_or_else(|| "-".into()),
+                c.status.to_string(),
+                c.title.clone(),
+            ]);
+        }
+        out.push_str(&render(&rows));
+    }
+    if !doc.exceptions.is_empty() {
+        let _ = writeln!(out, "\nExceptions register");
+        let mut rows = vec![
+            [
+                "id",
+                "system",
+                "control",
+                "expires_on",
+                "status",
+                "closed_on",
+                "expired",
+                "adherent",
+            ]
+            .map(String::from)
+            .to_vec(),
+        ];
+        for e in &doc.exceptions {
+            rows.push(vec![
+                e.id.clone(),
+                e.system.clone(),
+                e.control.clone(),
+                e.expires_on.clone(),
+                format!("{:?}", e.status).to_lowercase(),
+                e.closed_on.clone().unwrap_or_else(|| "-".into()),
+                yes_no(Some(e.expired)),
+                yes_no(e.adherent),
+            ]);
+        }
+        out.push_str(&render(&rows));
+    }
+    let _ = writeln!(out, "\nRemediation plan ({} items)", doc.remediation.len());
+    let mut rows = vec![
+        ["#", "id", "severity", "blast radius", "fix days", "finding"]
+            .map(String::from)
+            .to_vec(),
+    ];
+    for item in &doc.remediation {
+        rows.push(vec![
+            item.rank.to_string(),
+            item.id.clone(),
+            label(&item.severity),
+            label(&item.blast_radius),
+            item.fix_days
+                .map(|d| d.to_string())
+                .unwrap_or_else(|| "-".into()),
+            item.finding.clone(),
+        ]);
+    }
+    out.push_str(&render(&rows));
     if !doc.warnings.is_empty() {
         let _ = writeln!(
             out,
@@ -124,13 +225,23 @@ fn kpi_table(all: &KpiTable, high: &KpiTable) -> String {
     ]];
     for (name, k) in &all.0 {
         let h = high.get(name);
+        let is_count = name.ends_with("_count");
+        let shown = |v: Option<f64>| {
+            if is_count {
+                v.map(|v| v.to_string()).unwrap_or_else(|| "n/a".into())
+            } else {
+                pct(v)
+            }
+        };
         rows.push([
             name.clone(),
-            pct(k.value),
+            shown(k.value),
             fraction(k),
-            k.target.map(|t| pct(Some(t))).unwrap_or_else(|| "-".into()),
+            k.target
+                .map(|t| shown(Some(t)))
+                .unwrap_or_else(|| "-".into()),
             verdict(k.met),
-            h.map(|h| format!("{} ({})", pct(h.value), fraction(h)))
+            h.map(|h| format!("{} ({})", shown(h.value), fraction(h)))
                 .unwrap_or_else(|| "-".into()),
         ]);
     }
@@ -183,6 +294,14 @@ fn render<R: AsRef<[String]>>(rows: &[R]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The snake_case name serde gives an enum value, or `-`.
+fn label<T: serde::Serialize>(v: &Option<T>) -> String {
+    match v.as_ref().map(serde_json::to_value) {
+        Some(Ok(serde_json::Value::String(s))) => s,
+        _ => "-".into(),
+    }
 }
 
 fn pct(v: Option<f64>) -> String {

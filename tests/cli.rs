@@ -159,15 +159,3 @@ fn config_errors_name_file_line_and_key() {
         out.stderr
     );
 }
-
-#[test]
-fn baseline_and_check_are_not_pretended() {
-    let config = repo().join("sample-evidence/dossier.yaml");
-    let c = config.to_str().unwrap();
-    let out = run(&["kpis", "-c", c, "--check"]);
-    assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("not yet implemented: kpis --check"));
-    let out = run(&["kpis", "-c", c, "--baseline", "old.zip"]);
-    assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("not yet implemented: --baseline"));
-}

@@ -1,15 +1,23 @@
 //! Every configured source in, the parsed evidence out (`Evidence`), in the order data flows:
-//! MLflow stores now; log extracts, audits and exceptions as their stages land. Ingestion only
-//! reads and normalises; what the evidence means is decided in `kpi`.
+//! MLflow stores, scored audits, the exceptions register (log extracts when their stage lands).
+//! Ingestion only reads, validates and normalises; what the evidence means is decided in `kpi`.
 
+pub mod audits;
+pub mod exceptions;
 pub mod mlflow;
 
+use std::path::PathBuf;
+
 use crate::config::Config;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Debug, Clone, Default)]
 pub struct Evidence {
     pub stores: Vec<mlflow::Store>,
+    pub audits: Vec<audits::Audit>,
+    pub exceptions: Vec<exceptions::Exception>,
+    /// Problems that did not stop ingestion; each names its file.
+    pub warnings: Vec<String>,
 }
 
 pub fn ingest(config: &Config) -> Result<Evidence> {
@@ -18,5 +26,57 @@ pub fn ingest(config: &Config) -> Result<Evidence> {
         .iter()
         .map(mlflow::read)
         .collect::<Result<Vec<_>>>()?;
-    Ok(Evidence { stores })
+    let mut warnings: Vec<String> = stores
+        .iter()
+        .flat_map(|s| s.warnings.iter().cloned())
+        .collect();
+    let audits = audits::read_all(config, &mut warnings)?;
+    let exceptions = exceptions::read_all(config, &mut warnings)?;
+    Ok(Evidence {
+        stores,
+        audits,
+        exceptions,
+        warnings,
+    })
+}
+
+/// The files a list of glob patterns names, sorted and without repeats. A pattern without glob
+/// characters must name an existing file; a glob that matches nothing is a warning.
+pub fn expand_globs(
+    patterns: &[String],
+    what: &str,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for pattern in patterns {
+        let is_glob = pattern.contains(['*', '?', '[']);
+        if !is_glob {
+            let path = PathBuf::from(pattern);
+            std::fs::metadata(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+            out.push(path);
+            continue;
+        }
+        let paths = glob::glob(pattern)
+            .map_err(|e| Error::Usage(format!("{what}: bad glob `{pattern}`: {e}")))?;
+        let mut matched = 0;
+        for entry in paths {
+            let path = entry.map_err(|e| {
+                Error::io(
+                    "cannot read",
+                    e.path(),
+                    std::io::Error::other(e.to_string()),
+                )
+            })?;
+            if path.is_file() {
+                out.push(path);
+                matched += 1;
+            }
+        }
+        if matched == 0 {
+            warnings.push(format!("{what}: `{pattern}` matches no file"));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }

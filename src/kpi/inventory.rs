@@ -14,7 +14,7 @@ use crate::ingest::mlflow::{self, ModelVersion, RegisteredModel, Store};
 /// The git commit tag MLflow sets on runs launched from a repository.
 pub const GIT_COMMIT_TAG: &str = "mlflow.source.git.commit";
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct ModelKpis {
     pub name: String,
     pub in_production: bool,
@@ -39,6 +39,19 @@ pub struct ModelKpis {
     pub evaluation_metrics: BTreeMap<String, f64>,
     pub git_commit: Option<String>,
     pub approved_by: Option<String>,
+    /// Newest `assessed_on` among the audits of this model (on or before as_of).
+    pub last_audit: Option<String>,
+}
+
+impl ModelKpis {
+    /// A model with nothing established yet.
+    pub fn named(name: &str) -> Self {
+        ModelKpis {
+            name: name.to_string(),
+            risk_tier: "unassessed".to_string(),
+            ..Default::default()
+        }
+    }
 }
 
 /// Build the inventory from every store; a model name in two stores is an error upstream.
@@ -60,23 +73,9 @@ fn assess(
     warnings: &mut Vec<String>,
 ) -> ModelKpis {
     let mut kpis = ModelKpis {
-        name: model.name.clone(),
-        in_production: false,
-        version: None,
-        production_via: None,
         risk_tier: risk_tier(model, &policy.risk_tier_tag),
-        source_run: None,
         store: store.path.display().to_string(),
-        has_model_card: None,
-        has_dataset_provenance: None,
-        has_evaluation: None,
-        has_code_lineage: None,
-        has_approval: None,
-        model_card: None,
-        datasets: Vec::new(),
-        evaluation_metrics: BTreeMap::new(),
-        git_commit: None,
-        approved_by: None,
+        ..ModelKpis::named(&model.name)
     };
     let Some((version, via)) = production_version(model, &policy.production_aliases, warnings)
     else {

@@ -3,7 +3,11 @@
 //! Guarantees: a ratio with an empty denominator is `null` (n/a), never 0 or 1; every ratio also
 //! carries its numerator and denominator so a reader can check it; nothing is rounded here.
 
+pub mod audits;
+pub mod baseline;
+pub mod exceptions;
 pub mod inventory;
+pub mod remediation;
 
 use std::collections::BTreeMap;
 
@@ -25,8 +29,15 @@ pub struct Document {
     pub portfolio: KpiTable,
     pub portfolio_high: KpiTable,
     pub models: Vec<ModelKpis>,
+    pub audits: Vec<audits::AuditOut>,
+    pub exceptions: Vec<exceptions::ExceptionOut>,
+    pub remediation: Vec<remediation::Item>,
     /// The MLflow stores read (an added key: what the inventory rests on).
     pub mlflow_sources: Vec<SourceOut>,
+    /// This run's figures as `baseline.json` holds them (an added key).
+    pub baseline: baseline::Baseline,
+    /// Change of each portfolio KPI since `--baseline` (an added key; null without one).
+    pub trend: Option<baseline::Trend>,
     pub warnings: Vec<String>,
 }
 
@@ -93,6 +104,18 @@ pub fn ratio(numerator: u64, denominator: u64, target: Option<f64>) -> Kpi {
     }
 }
 
+/// A count compared with its target (a maximum).
+pub fn count(n: u64, target: Option<f64>) -> Kpi {
+    let value = n as f64;
+    Kpi {
+        value: Some(value),
+        target,
+        met: target.map(|t| value <= t),
+        numerator: None,
+        denominator: None,
+    }
+}
+
 /// The documentation/lineage ratios over production models (SPEC §4), in the spec's order.
 type HasField = fn(&ModelKpis) -> Option<bool>;
 const INVENTORY_RATIOS: [(&str, HasField); 5] = [
@@ -105,70 +128,150 @@ const INVENTORY_RATIOS: [(&str, HasField); 5] = [
     ("approval_coverage", |m| m.has_approval),
 ];
 
-pub fn portfolio<'a>(
-    models: impl Iterator<Item = &'a ModelKpis> + Clone,
+/// The five documentation/lineage ratios over the production models among `models`.
+fn inventory_ratios<'a>(
+    models: impl Iterator<Item = &'a ModelKpis>,
     targets: &BTreeMap<String, f64>,
-) -> KpiTable {
+) -> Vec<(String, Kpi)> {
     let production: Vec<&ModelKpis> = models.filter(|m| m.in_production).collect();
     let denominator = production.len() as u64;
-    KpiTable(
-        INVENTORY_RATIOS
-            .iter()
-            .map(|(name, field)| {
-                let numerator = production.iter().filter(|m| field(m) == Some(true)).count() as u64;
-                (
-                    name.to_string(),
-                    ratio(numerator, denominator, targets.get(*name).copied()),
-                )
-            })
-            .collect(),
-    )
+    INVENTORY_RATIOS
+        .iter()
+        .map(|(name, field)| {
+            let numerator = production.iter().filter(|m| field(m) == Some(true)).count() as u64;
+            (
+                name.to_string(),
+                ratio(numerator, denominator, targets.get(*name).copied()),
+            )
+        })
+        .collect()
+}
+
+/// Every portfolio KPI over one slice of the estate (all of it, or the high tier).
+struct Slice<'a> {
+    models: Vec<&'a ModelKpis>,
+    audits: Vec<&'a audits::AuditOut>,
+    exceptions: Vec<&'a exceptions::ExceptionOut>,
+}
+
+fn portfolio(slice: &Slice<'_>, config: &Config) -> KpiTable {
+    let targets = &config.policy.targets;
+    let target = |name: &str| targets.get(name).copied();
+    let production: Vec<&ModelKpis> = slice
+        .models
+        .iter()
+        .copied()
+        .filter(|m| m.in_production)
+        .collect();
+    let mut table = inventory_ratios(production.iter().copied(), targets);
+    let as_of = config.as_of;
+    let max_age = config.policy.audit_max_age_days;
+    table.push((
+        "audit_coverage".into(),
+        audits::audit_coverage(
+            production.iter().copied(),
+            as_of,
+            max_age,
+            target("audit_coverage"),
+        ),
+    ));
+    table.push((
+        "control_pass_rate".into(),
+        audits::control_pass_rate(slice.audits.iter().copied(), target("control_pass_rate")),
+    ));
+    table.push((
+        "exception_expiry_adherence".into(),
+        exceptions::expiry_adherence(
+            slice.exceptions.iter().copied(),
+            target("exception_expiry_adherence"),
+        ),
+    ));
+    table.push((
+        "expired_open_exceptions_count".into(),
+        exceptions::expired_open_count(
+            slice.exceptions.iter().copied(),
+            target("expired_open_exceptions_count"),
+        ),
+    ));
+    KpiTable(table)
 }
 
 pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
-    let mut warnings: Vec<String> = evidence
-        .stores
-        .iter()
-        .flat_map(|s| s.warnings.iter().cloned())
-        .collect();
+    let mut warnings = evidence.warnings.clone();
     check_unique_models(evidence)?;
     let mut models = inventory::build(&evidence.stores, &config.policy, &mut warnings);
+    let mut audits = audits::latest(&evidence.audits, config.as_of, &mut warnings)?;
+    let mut exceptions: Vec<exceptions::ExceptionOut> = evidence
+        .exceptions
+        .iter()
+        .map(|e| exceptions::assess(e, config.as_of))
+        .collect();
+    exceptions.sort_by(|a, b| a.id.cmp(&b.id));
     if !config.scope.systems.is_empty() {
-        let known: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
-        let unknown: Vec<&String> = config
-            .scope
-            .systems
-            .iter()
-            .filter(|s| !known.contains(&s.as_str()))
-            .collect();
-        if !unknown.is_empty() {
-            return Err(Error::Usage(format!(
-                "--system {}: no such system; known: {}",
-                unknown
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                known.join(", ")
-            )));
-        }
-        models.retain(|m| config.scope.systems.contains(&m.name));
+        check_scope(config, &models, &audits, &exceptions)?;
+        let in_scope = |s: &String| config.scope.systems.contains(s);
+        models.retain(|m| in_scope(&m.name));
+        audits.retain(|a| in_scope(&a.system));
+        exceptions.retain(|e| in_scope(&e.system));
     }
-    let targets = &config.policy.targets;
+    for m in &mut models {
+        m.last_audit = audits::last_audit(&audits, &m.name);
+    }
+    let high: Vec<&str> = models
+        .iter()
+        .filter(|m| m.in_production && m.risk_tier == "high")
+        .map(|m| m.name.as_str())
+        .collect();
+    let all = Slice {
+        models: models.iter().collect(),
+        audits: audits.iter().collect(),
+        exceptions: exceptions.iter().collect(),
+    };
+    let high_slice = Slice {
+        models: models.iter().filter(|m| m.risk_tier == "high").collect(),
+        audits: audits
+            .iter()
+            .filter(|a| high.contains(&a.system.as_str()))
+            .collect(),
+        exceptions: exceptions
+            .iter()
+            .filter(|e| high.contains(&e.system.as_str()))
+            .collect(),
+    };
+    let portfolio_all = portfolio(&all, config);
+    let portfolio_high = portfolio(&high_slice, config);
+    let remediation = remediation::build(&models, &audits, &exceptions);
+    let (start, end) = (
+        config.period.start.to_string(),
+        config.period.end.to_string(),
+    );
+    let as_of = config.as_of.to_string();
+    let snapshot = baseline::snapshot(
+        &as_of,
+        (&start, &end),
+        &portfolio_all,
+        &portfolio_high,
+        &models,
+    );
+    let trend = match &config.baseline {
+        Some(path) => Some(baseline::trend(
+            &portfolio_all,
+            &baseline::read(path)?,
+            path,
+        )),
+        None => None,
+    };
     Ok(Document {
         organization: config.organization.clone(),
         title: config.title.clone(),
-        period: PeriodOut {
-            start: config.period.start.to_string(),
-            end: config.period.end.to_string(),
-        },
-        as_of: config.as_of.to_string(),
+        period: PeriodOut { start, end },
+        as_of,
         scope: ScopeOut {
             systems: config.scope.systems.clone(),
             request_id: config.scope.request_id.clone(),
         },
-        portfolio: portfolio(models.iter(), targets),
-        portfolio_high: portfolio(models.iter().filter(|m| m.risk_tier == "high"), targets),
+        portfolio: portfolio_all,
+        portfolio_high,
         mlflow_sources: evidence
             .stores
             .iter()
@@ -180,8 +283,42 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
             })
             .collect(),
         models,
+        audits,
+        exceptions,
+        remediation,
+        baseline: snapshot,
+        trend,
         warnings,
     })
+}
+
+/// Every `--system` must name a registered model, an audited system or an exception's system.
+fn check_scope(
+    config: &Config,
+    models: &[ModelKpis],
+    audits: &[audits::AuditOut],
+    exceptions: &[exceptions::ExceptionOut],
+) -> Result<()> {
+    let mut known: Vec<&str> = models.iter().map(|m| m.name.as_str()).collect();
+    known.extend(audits.iter().map(|a| a.system.as_str()));
+    known.extend(exceptions.iter().map(|e| e.system.as_str()));
+    known.sort();
+    known.dedup();
+    let unknown: Vec<&str> = config
+        .scope
+        .systems
+        .iter()
+        .map(String::as_str)
+        .filter(|s| !known.contains(s))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Usage(format!(
+        "--system {}: no such system; known: {}",
+        unknown.join(", "),
+        known.join(", ")
+    )))
 }
 
 /// Two stores registering the same model name would make "the production version" ambiguous.
@@ -211,23 +348,14 @@ mod tests {
 
     fn model(name: &str, tier: &str, prod: bool, card: bool, approval: bool) -> ModelKpis {
         ModelKpis {
-            name: name.into(),
             in_production: prod,
-            version: None,
-            production_via: None,
             risk_tier: tier.into(),
-            source_run: None,
-            store: String::new(),
             has_model_card: prod.then_some(card),
             has_dataset_provenance: prod.then_some(false),
             has_evaluation: prod.then_some(true),
             has_code_lineage: prod.then_some(false),
             has_approval: prod.then_some(approval),
-            model_card: None,
-            datasets: vec![],
-            evaluation_metrics: BTreeMap::new(),
-            git_commit: None,
-            approved_by: None,
+            ..ModelKpis::named(name)
         }
     }
 
@@ -241,7 +369,7 @@ mod tests {
             model("d", "low", false, true, true),
         ];
         let targets = BTreeMap::from([("documentation_completeness".to_string(), 0.85)]);
-        let t = portfolio(models.iter(), &targets);
+        let t = KpiTable(inventory_ratios(models.iter(), &targets));
         let doc = t.get("documentation_completeness").unwrap();
         assert_eq!((doc.numerator, doc.denominator), (Some(2), Some(3)));
         assert!((doc.value.unwrap() - 2.0 / 3.0).abs() < 1e-12);
@@ -254,7 +382,10 @@ mod tests {
             t.get("dataset_provenance_completeness").unwrap().value,
             Some(0.0)
         );
-        let high = portfolio(models.iter().filter(|m| m.risk_tier == "high"), &targets);
+        let high = KpiTable(inventory_ratios(
+            models.iter().filter(|m| m.risk_tier == "high"),
+            &targets,
+        ));
         assert_eq!(
             high.get("documentation_completeness").unwrap().value,
             Some(0.5)
@@ -265,7 +396,7 @@ mod tests {
     fn empty_denominator_is_na_not_zero_or_one() {
         let models = [model("d", "low", false, true, true)];
         let targets = BTreeMap::from([("documentation_completeness".to_string(), 0.85)]);
-        let t = portfolio(models.iter(), &targets);
+        let t = KpiTable(inventory_ratios(models.iter(), &targets));
         let doc = t.get("documentation_completeness").unwrap();
         assert_eq!(doc.value, None);
         assert_eq!(doc.met, None);

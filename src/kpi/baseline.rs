@@ -1,0 +1,159 @@
+//! The monitoring baseline of SPEC §4 in both directions. `snapshot` takes the KPI document's
+//! figures as they are now — per production model `requests_per_day`, `error_rate`,
+//! `latency_p99_ms`, `score_mean`, `score_psi` (null until log KPIs land), and every portfolio KPI —
+//! for `data/baseline/baseline.json`. `read` loads an earlier one: a `baseline.json`, or a whole
+//! `dossier kpis --format json` document (whose `baseline` key is that snapshot). `trend` gives each
+//! portfolio KPI's change since then.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::KpiTable;
+use super::inventory::ModelKpis;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Baseline {
+    pub as_of: String,
+    pub period: BTreeMap<String, String>,
+    pub portfolio: BTreeMap<String, Option<f64>>,
+    pub portfolio_high: BTreeMap<String, Option<f64>>,
+    pub models: BTreeMap<String, ModelBaseline>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ModelBaseline {
+    pub requests_per_day: Option<f64>,
+    pub error_rate: Option<f64>,
+    pub latency_p99_ms: Option<f64>,
+    pub score_mean: Option<f64>,
+    pub score_psi: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Trend {
+    /// The file the earlier baseline came from.
+    pub source: String,
+    pub previous_as_of: String,
+    pub kpis: Vec<KpiChange>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct KpiChange {
+    pub kpi: String,
+    pub previous: Option<f64>,
+    pub current: Option<f64>,
+    /// current − previous; null when either is n/a.
+    pub change: Option<f64>,
+}
+
+pub fn snapshot(
+    as_of: &str,
+    period: (&str, &str),
+    portfolio: &KpiTable,
+    portfolio_high: &KpiTable,
+    models: &[ModelKpis],
+) -> Baseline {
+    let values = |t: &KpiTable| t.0.iter().map(|(k, v)| (k.clone(), v.value)).collect();
+    Baseline {
+        as_of: as_of.to_string(),
+        period: BTreeMap::from([
+            ("start".into(), period.0.into()),
+            ("end".into(), period.1.into()),
+        ]),
+        portfolio: values(portfolio),
+        portfolio_high: values(portfolio_high),
+        models: models
+            .iter()
+            .filter(|m| m.in_production)
+            .map(|m| (m.name.clone(), ModelBaseline::default()))
+            .collect(),
+    }
+}
+
+pub fn read(path: &Path) -> Result<Baseline> {
+    let fail = |message: String| Error::Baseline {
+        path: path.to_path_buf(),
+        message,
+    };
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
+    {
+        return Err(Error::NotImplemented(
+            "--baseline from a bundle .zip (give its baseline.json for now)",
+        ));
+    }
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io("cannot read baseline", path, e))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| fail(format!("not JSON: {e}")))?;
+    // A whole KPI document carries its snapshot under `baseline`.
+    let snapshot = value.get("baseline").cloned().unwrap_or(value);
+    serde_json::from_value(snapshot).map_err(|e| fail(format!("not a dossier baseline: {e}")))
+}
+
+pub fn trend(current: &KpiTable, previous: &Baseline, source: &Path) -> Trend {
+    let kpis = current
+        .0
+        .iter()
+        .map(|(name, k)| {
+            let before = previous.portfolio.get(name).copied().flatten();
+            KpiChange {
+                kpi: name.clone(),
+                previous: before,
+                current: k.value,
+                change: k.value.zip(before).map(|(now, then)| now - then),
+            }
+        })
+        .collect();
+    Trend {
+        source: source.display().to_string(),
+        previous_as_of: previous.as_of.clone(),
+        kpis,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kpi::ratio;
+
+    #[test]
+    fn round_trip_and_change() {
+        let then = KpiTable(vec![
+            ("audit_coverage".into(), ratio(1, 4, Some(1.0))),
+            ("approval_coverage".into(), ratio(0, 0, None)),
+        ]);
+        let now = KpiTable(vec![
+            ("audit_coverage".into(), ratio(3, 4, Some(1.0))),
+            ("approval_coverage".into(), ratio(1, 2, None)),
+        ]);
+        let base = snapshot(
+            "2026-07-01",
+            ("2026-04-01", "2026-06-30"),
+            &then,
+            &then,
+            &[],
+        );
+        let tmp = tempfile::tempdir().unwrap();
+        let file = tmp.path().join("baseline.json");
+        std::fs::write(&file, serde_json::to_string(&base).unwrap()).unwrap();
+        let back = read(&file).unwrap();
+        assert_eq!(back, base);
+        let t = trend(&now, &back, &file);
+        assert_eq!(t.previous_as_of, "2026-07-01");
+        // 0.75 − 0.25 = +0.5; the earlier n/a gives no change, not a change from 0.
+        assert_eq!(t.kpis[0].change, Some(0.5));
+        assert_eq!((t.kpis[1].previous, t.kpis[1].change), (None, None));
+        std::fs::write(&file, "{\"portfolio\": 3}").unwrap();
+        assert!(
+            read(&file)
+                .unwrap_err()
+                .to_string()
+                .contains("not a dossier baseline")
+        );
+    }
+}

@@ -1,0 +1,241 @@
+//! Findings in, the prioritised remediation list of SPEC §4 out. One item per failing control of a
+//! latest audit, per missing `has_*` fact of a production model, and per expired exception still
+//! open at `as_of` (items for low logging coverage and unregistered versions join when the log
+//! stage lands). Order: severity (critical > high > medium > low), blast radius (customers >
+//! organisation > team > none), fix_days ascending, then id; an unknown value sorts after every
+//! known one. Ranks are 1-based.
+
+use serde::Serialize;
+
+use super::audits::AuditOut;
+use super::exceptions::ExceptionOut;
+use super::inventory::ModelKpis;
+use crate::ingest::audits::{BlastRadius, Severity};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Item {
+    pub rank: usize,
+    pub id: String,
+    pub system: String,
+    /// The control id, the KPI field, or the exception's control.
+    pub source: String,
+    pub finding: String,
+    pub severity: Option<Severity>,
+    pub blast_radius: Option<BlastRadius>,
+    pub fix_days: Option<u32>,
+    pub owner: Option<String>,
+}
+
+const MODEL_FACTS: [(&str, &str); 5] = [
+    (
+        "has_model_card",
+        "no model card among the source run's artifacts",
+    ),
+    (
+        "has_dataset_provenance",
+        "the source run records no dataset input",
+    ),
+    ("has_evaluation", "the source run has no evaluation metric"),
+    (
+        "has_code_lineage",
+        "the source run has no git commit (mlflow.source.git.commit)",
+    ),
+    (
+        "has_approval",
+        "the production version carries no approval tag",
+    ),
+];
+
+pub fn build(models: &[ModelKpis], audits: &[AuditOut], exceptions: &[ExceptionOut]) -> Vec<Item> {
+    let mut items = Vec::new();
+    for audit in audits {
+        for c in audit.controls.iter().filter(|c| c.status == "fail") {
+            items.push(Item {
+                rank: 0,
+                id: format!("{}:{}", audit.system, c.id),
+                system: audit.system.clone(),
+                source: c.id.clone(),
+                finding: c.finding.clone().unwrap_or_else(|| {
+                    format!(
+                        "{} scored {} (pass {})",
+                        c.title,
+                        c.score.unwrap_or_default(),
+                        audit.pass_score
+                    )
+                }),
+                severity: c.severity,
+                blast_radius: c.blast_radius,
+                fix_days: c.fix_days,
+                owner: c.owner.clone(),
+            });
+        }
+    }
+    for m in models.iter().filter(|m| m.in_production) {
+        for (field, finding) in MODEL_FACTS {
+            if model_fact(m, field) == Some(false) {
+                items.push(Item {
+                    rank: 0,
+                    id: format!("{}:{field}", m.name),
+                    system: m.name.clone(),
+                    source: field.to_string(),
+                    finding: format!(
+                        "{} version {}: {finding}",
+                        m.name,
+                        m.version.as_deref().unwrap_or("?")
+                    ),
+                    severity: Some(tier_severity(&m.risk_tier)),
+                    blast_radius: Some(tier_blast_radius(&m.risk_tier)),
+                    fix_days: None,
+                    owner: None,
+                });
+            }
+        }
+    }
+    for e in exceptions.iter().filter(|e| e.expired && e.open_at_as_of) {
+        let model = models
+            .iter()
+            .find(|m| m.name == e.system && m.in_production);
+        items.push(Item {
+            rank: 0,
+            id: e.id.clone(),
+            system: e.system.clone(),
+            source: e.control.clone(),
+            finding: format!(
+                "exception {} ({}) expired on {} and is still open",
+                e.id, e.reason, e.expires_on
+            ),
+            severity: Some(Severity::High),
+            blast_radius: Some(model.map_or(BlastRadius::Organisation, |m| {
+                tier_blast_radius(&m.risk_tier)
+            })),
+            fix_days: None,
+            owner: None,
+        });
+    }
+    sort(&mut items);
+    items
+}
+
+fn model_fact(m: &ModelKpis, field: &str) -> Option<bool> {
+    match field {
+        "has_model_card" => m.has_model_card,
+        "has_dataset_provenance" => m.has_dataset_provenance,
+        "has_evaluation" => m.has_evaluation,
+        "has_code_lineage" => m.has_code_lineage,
+        "has_approval" => m.has_approval,
+        _ => None,
+    }
+}
+
+/// SPEC §4: `high` and `unassessed` → high, `medium` → medium, `low` → low. A tier the SPEC does
+/// not name is treated as unassessed.
+fn tier_severity(tier: &str) -> Severity {
+    match tier {
+        "medium" => Severity::Medium,
+        "low" => Severity::Low,
+        _ => Severity::High,
+    }
+}
+
+/// SPEC §4: a model's own findings reach customers for the `high` tier, the organisation otherwise.
+fn tier_blast_radius(tier: &str) -> BlastRadius {
+    if tier == "high" {
+        BlastRadius::Customers
+    } else {
+        BlastRadius::Organisation
+    }
+}
+
+pub fn sort(items: &mut [Item]) {
+    // Enum order is the priority order; None (unknown) sorts after every known value.
+    items.sort_by(|a, b| {
+        let key = |i: &Item| {
+            (
+                i.severity.is_none(),
+                i.severity,
+                i.blast_radius.is_none(),
+                i.blast_radius,
+                i.fix_days.is_none(),
+                i.fix_days,
+            )
+        };
+        key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id))
+    });
+    for (i, item) in items.iter_mut().enumerate() {
+        item.rank = i + 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use BlastRadius::{Customers, Organisation, Team};
+    use Severity::*;
+
+    fn item(id: &str, s: Option<Severity>, b: Option<BlastRadius>, d: Option<u32>) -> Item {
+        Item {
+            rank: 0,
+            id: id.into(),
+            system: String::new(),
+            source: String::new(),
+            finding: String::new(),
+            severity: s,
+            blast_radius: b,
+            fix_days: d,
+            owner: None,
+        }
+    }
+
+    #[test]
+    fn ordering_rule_worked_by_hand() {
+        let mut items = vec![
+            item("g", None, Some(Customers), Some(1)),
+            item("f", Some(Low), Some(Customers), Some(1)),
+            item("e", Some(High), Some(Team), Some(1)),
+            item("d", Some(High), Some(Customers), None),
+            item("c", Some(High), Some(Customers), Some(30)),
+            item("b2", Some(High), Some(Customers), Some(5)),
+            item("b1", Some(High), Some(Customers), Some(5)),
+            item("a", Some(Critical), Some(BlastRadius::None), Some(90)),
+        ];
+        sort(&mut items);
+        let ids: Vec<&str> = items.iter().map(|i| i.id.as_str()).collect();
+        // critical first whatever its radius; among high: customers before team; among
+        // high+customers: 5 days before 30 before unknown; equal keys by id; low; unknown last.
+        assert_eq!(ids, ["a", "b1", "b2", "c", "d", "e", "f", "g"]);
+        assert_eq!(
+            items.iter().map(|i| i.rank).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5, 6, 7, 8]
+        );
+    }
+
+    #[test]
+    fn model_findings_take_severity_and_radius_from_tier() {
+        assert_eq!(
+            (tier_severity("high"), tier_blast_radius("high")),
+            (High, Customers)
+        );
+        assert_eq!(
+            (tier_severity("unassessed"), tier_blast_radius("unassessed")),
+            (High, Organisation)
+        );
+        assert_eq!(
+            (tier_severity("medium"), tier_blast_radius("medium")),
+            (Medium, Organisation)
+        );
+        assert_eq!(tier_severity("low"), Low);
+        let mut m = ModelKpis::named("fraud");
+        m.in_production = true;
+        m.version = Some("2".into());
+        m.risk_tier = "high".into();
+        m.has_model_card = Some(false);
+        m.has_approval = Some(true);
+        let items = build(&[m], &[], &[]);
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].id, "fraud:has_model_card");
+        assert_eq!(
+            (items[0].severity, items[0].blast_radius, items[0].fix_days),
+            (Some(High), Some(Customers), Option::None)
+        );
+    }
+}
