@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod error;
 pub mod ingest;
+pub mod init;
 pub mod kpi;
 pub mod output;
 
@@ -53,7 +54,17 @@ fn dispatch(command: Command, ui: &Ui) -> Result<u8> {
         )),
         Command::Verify(_) => Err(Error::NotImplemented("dossier verify")),
         Command::Keygen(_) => Err(Error::NotImplemented("dossier keygen")),
-        Command::Init(_) => Err(Error::NotImplemented("dossier init")),
+        Command::Init(args) => {
+            for path in init::scaffold(&args.dir)? {
+                println!("{}", path.display());
+            }
+            ui.status(&format!(
+                "next: edit {} and run `dossier kpis -c {}`",
+                args.dir.join("dossier.yaml").display(),
+                args.dir.join("dossier.yaml").display()
+            ));
+            Ok(0)
+        }
         Command::Answer(_) => Err(Error::NotImplemented("dossier answer")),
     }
 }
@@ -122,6 +133,12 @@ struct Ui {
 }
 
 impl Ui {
+    fn status(&self, message: &str) {
+        if !self.quiet {
+            eprintln!("{message}");
+        }
+    }
+
     fn warn(&self, message: &str) {
         if !self.quiet {
             eprintln!("{} {message}", self.paint("warning:", "33"));

@@ -42,7 +42,6 @@ fn unimplemented_subcommands_exit_1_and_say_so() {
         vec!["build", "-c", "sample-evidence/dossier.yaml"],
         vec!["verify", bundle.to_str().unwrap()],
         vec!["keygen", "-o", tmp.path().to_str().unwrap()],
-        vec!["init", tmp.path().to_str().unwrap()],
         vec!["answer", "q.csv"],
     ] {
         let out = run(&args);
@@ -158,4 +157,42 @@ fn config_errors_name_file_line_and_key() {
         "{}",
         out.stderr
     );
+}
+
+#[test]
+fn init_scaffolds_files_kpis_accepts_and_never_overwrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("new");
+    let out = run(&["init", dir.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(out.stdout.lines().count(), 4, "{}", out.stdout);
+    let config = dir.join("dossier.yaml");
+    let out = run(&["kpis", "-c", config.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert!(
+        doc["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        doc["warnings"]
+    );
+    let systems: Vec<&str> = doc["audits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["system"].as_str().unwrap())
+        .collect();
+    assert_eq!(systems, ["example-assistant", "example-vendor"]);
+    // IR-03 passes, IR-01 fails; VA-01 passes, VA-10 fails: 2 of 4.
+    assert_eq!(doc["portfolio"]["control_pass_rate"]["value"], 0.5);
+    assert_eq!(doc["exceptions"].as_array().unwrap().len(), 2);
+
+    std::fs::write(&config, "edited").unwrap();
+    let out = run(&["init", dir.to_str().unwrap()]);
+    assert_eq!(out.code, 1);
+    assert!(
+        out.stderr.contains("dossier.yaml exists already"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), "edited");
 }
