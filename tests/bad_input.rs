@@ -50,6 +50,17 @@ fn version_run_id(mlruns: &Path, model: &str, version: u32) -> String {
         .to_string()
 }
 
+/// The source run id of a model version in a file store, and that run's meta.yaml.
+fn source_run_meta(mlruns: &Path, model: &str, version: u32) -> (String, std::path::PathBuf) {
+    let run = version_run_id(mlruns, model, version);
+    let meta = std::fs::read_dir(mlruns)
+        .unwrap()
+        .map(|e| e.unwrap().path().join(&run).join("meta.yaml"))
+        .find(|p| p.is_file())
+        .unwrap();
+    (run, meta)
+}
+
 #[test]
 fn missing_store_path() {
     let out = kpis_on_store(Path::new("/nonexistent/mlflow.db"));
@@ -143,12 +154,7 @@ fn malformed_version_meta_yaml() {
 #[test]
 fn malformed_run_meta_yaml() {
     let (_tmp, dst) = scratch("mlflow/filestore-3x/mlruns");
-    let run = version_run_id(&dst, "credit-risk-scorer", 2);
-    let meta = std::fs::read_dir(&dst)
-        .unwrap()
-        .map(|e| e.unwrap().path().join(&run).join("meta.yaml"))
-        .find(|p| p.is_file())
-        .unwrap();
+    let (run, meta) = source_run_meta(&dst, "credit-risk-scorer", 2);
     std::fs::write(&meta, "run_id: [unclosed\n").unwrap();
     assert_clean_failure(
         &kpis_on_store(&dst),
@@ -159,12 +165,7 @@ fn malformed_run_meta_yaml() {
 #[test]
 fn run_folder_without_meta_yaml_is_a_warning_and_counts_as_missing() {
     let (_tmp, dst) = scratch("mlflow/filestore-3x/mlruns");
-    let run = version_run_id(&dst, "credit-risk-scorer", 2);
-    let meta = std::fs::read_dir(&dst)
-        .unwrap()
-        .map(|e| e.unwrap().path().join(&run).join("meta.yaml"))
-        .find(|p| p.is_file())
-        .unwrap();
+    let (run, meta) = source_run_meta(&dst, "credit-risk-scorer", 2);
     std::fs::remove_file(&meta).unwrap();
     let out = kpis_on_store(&dst);
     assert_eq!(out.code, 0, "{}", out.stderr);
