@@ -196,3 +196,26 @@ fn init_scaffolds_files_kpis_accepts_and_never_overwrites() {
     );
     assert_eq!(std::fs::read_to_string(&config).unwrap(), "edited");
 }
+
+#[test]
+fn configured_logs_are_not_silently_ignored() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = fixture("mlflow/sqlite-3x/mlflow.db");
+    let config = mlflow_config(
+        tmp.path(),
+        &store,
+        "  logs:\n    - path: logs/*.json\n      format: splunk\n",
+    );
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("inference-log KPIs are not implemented yet"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.json()["portfolio"].get("logging_health").is_none(),
+        "no figure without data"
+    );
+}

@@ -32,6 +32,13 @@ pub fn ingest(config: &Config) -> Result<Evidence> {
         .collect();
     let audits = audits::read_all(config, &mut warnings)?;
     let exceptions = exceptions::read_all(config, &mut warnings)?;
+    if !config.logs.is_empty() {
+        // Said out loud so that nobody reads the absence of logging KPIs as "no problem".
+        warnings.push(format!(
+            "sources.logs lists {} source(s), but inference-log KPIs are not implemented yet: no log was read",
+            config.logs.len()
+        ));
+    }
     Ok(Evidence {
         stores,
         audits,
