@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
@@ -35,6 +35,10 @@ pub struct Overrides {
     pub request_id: Option<String>,
     pub baseline: Option<PathBuf>,
     pub strict: bool,
+    /// `--timestamp` (RFC 3339).
+    pub timestamp: Option<String>,
+    /// The `SOURCE_DATE_EPOCH` environment variable (seconds).
+    pub source_date_epoch: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -60,6 +64,8 @@ pub struct Config {
     /// An earlier baseline to trend against (`--baseline`).
     pub baseline: Option<PathBuf>,
     pub strict: bool,
+    /// The one build time written everywhere (zip entries, bag-info, report).
+    pub build_time: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -382,6 +388,11 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
         },
         baseline: overrides.baseline.clone(),
         strict: overrides.strict,
+        build_time: build_time(
+            overrides.timestamp.as_deref(),
+            overrides.source_date_epoch.as_deref(),
+        )
+        .map_err(Error::Usage)?,
         base_dir,
     })
 }
@@ -466,6 +477,31 @@ fn absolute_under(base: &Path, p: &str) -> PathBuf {
     }
 }
 
+/// SPEC §1: `--timestamp` (RFC 3339) wins, then `SOURCE_DATE_EPOCH` (seconds), else now; always
+/// whole seconds, in UTC.
+pub fn build_time(
+    timestamp: Option<&str>,
+    epoch: Option<&str>,
+) -> std::result::Result<DateTime<Utc>, String> {
+    use chrono::{SubsecRound, TimeZone};
+    if let Some(text) = timestamp {
+        return DateTime::parse_from_rfc3339(text.trim())
+            .map(|t| t.with_timezone(&Utc).trunc_subsecs(0))
+            .map_err(|e| format!("--timestamp: `{text}` is not RFC 3339 ({e})"));
+    }
+    if let Some(text) = epoch.filter(|t| !t.trim().is_empty()) {
+        let secs: i64 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("SOURCE_DATE_EPOCH: `{text}` is not a number of seconds"))?;
+        return Utc
+            .timestamp_opt(secs, 0)
+            .single()
+            .ok_or_else(|| format!("SOURCE_DATE_EPOCH: {secs} is out of range"));
+    }
+    Ok(Utc::now().trunc_subsecs(0))
+}
+
 /// `YYYY-MM-DD`, a UTC calendar day.
 pub fn parse_date(text: &str) -> std::result::Result<NaiveDate, String> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
@@ -538,6 +574,18 @@ mod tests {
         .unwrap();
         assert!(!c.policy.targets.contains_key("audit_coverage"));
         assert_eq!(c.policy.targets["approval_coverage"], 0.5);
+    }
+
+    #[test]
+    fn build_time_precedence() {
+        let t = build_time(Some("2026-10-01T09:30:00.75+02:00"), Some("0")).unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-10-01T07:30:00+00:00");
+        assert_eq!(
+            build_time(None, Some("1790000000")).unwrap().timestamp(),
+            1_790_000_000
+        );
+        assert!(build_time(Some("yesterday"), None).is_err());
+        assert!(build_time(None, Some("soon")).is_err());
     }
 
     #[test]

@@ -61,6 +61,14 @@ pub enum Error {
     #[error("baseline {}: {message}", path.display())]
     Baseline { path: PathBuf, message: String },
 
+    /// A signing key could not be used.
+    #[error("{}: {message}", path.display())]
+    Sign { path: PathBuf, message: String },
+
+    /// The evidence bundle could not be assembled.
+    #[error("{}: {message}", path.display())]
+    Bundle { path: PathBuf, message: String },
+
     /// A file to be written exists already.
     #[error("{} exists already", path.display())]
     Exists { path: PathBuf },

@@ -351,3 +351,188 @@ mod tests {
         );
     }
 }
+
+// ---- the bundle's CSV files (SPEC §6) -------------------------------------------------------
+
+fn csv_table(header: &[&str], rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
+    let fail = |e: csv::Error| Error::Usage(format!("cannot write CSV: {e}"));
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(header).map_err(fail)?;
+    for row in rows {
+        w.write_record(&row).map_err(fail)?;
+    }
+    w.into_inner()
+        .map_err(|e| Error::Usage(format!("cannot write CSV: {e}")))
+}
+
+/// One row per registered model.
+pub fn models_csv(doc: &Document) -> Result<Vec<u8>> {
+    let mut header = vec!["name"];
+    let rows: Vec<Vec<String>> = doc
+        .models
+        .iter()
+        .map(|m| {
+            let mut row = vec![m.name.clone()];
+            row.extend(model_fields(m).into_iter().map(|(_, v)| v));
+            row.push(m.last_audit.clone().unwrap_or_default());
+            row
+        })
+        .collect();
+    if let Some(m) = doc.models.first() {
+        header.extend(model_fields(m).into_iter().map(|(k, _)| k));
+    } else {
+        header.extend(
+            model_fields(&ModelKpis::default())
+                .into_iter()
+                .map(|(k, _)| k),
+        );
+    }
+    header.push("last_audit");
+    csv_table(&header, rows)
+}
+
+/// The portfolio KPIs, overall and high tier.
+pub fn portfolio_csv(doc: &Document) -> Result<Vec<u8>> {
+    let mut rows = Vec::new();
+    for (scope, table) in [("all", &doc.portfolio), ("high", &doc.portfolio_high)] {
+        for (name, k) in &table.0 {
+            rows.push(vec![
+                scope.to_string(),
+                name.clone(),
+                opt(k.value),
+                opt(k.target),
+                opt(k.met),
+                opt(k.numerator),
+                opt(k.denominator),
+            ]);
+        }
+    }
+    csv_table(
+        &[
+            "tier",
+            "kpi",
+            "value",
+            "target",
+            "met",
+            "numerator",
+            "denominator",
+        ],
+        rows,
+    )
+}
+
+/// Every control of every latest audit.
+pub fn scores_csv(doc: &Document) -> Result<Vec<u8>> {
+    let mut rows = Vec::new();
+    for a in &doc.audits {
+        for c in &a.controls {
+            rows.push(vec![
+                a.system.clone(),
+                a.framework.clone(),
+                a.assessed_on.clone(),
+                a.assessor.clone(),
+                c.id.clone(),
+                c.title.clone(),
+                opt(c.score),
+                c.status.to_string(),
+                c.finding.clone().unwrap_or_default(),
+                c.evidence.join(";"),
+                c.missing_evidence.join(";"),
+                label(&c.severity),
+                label(&c.blast_radius),
+                opt(c.fix_days),
+                c.owner.clone().unwrap_or_default(),
+                c.maps_to.join(";"),
+            ]);
+        }
+    }
+    let header = [
+        "system",
+        "framework",
+        "assessed_on",
+        "assessor",
+        "control",
+        "title",
+        "score",
+        "status",
+        "finding",
+        "evidence",
+        "missing_evidence",
+        "severity",
+        "blast_radius",
+        "fix_days",
+        "owner",
+        "maps_to",
+    ];
+    csv_table(&header, rows)
+}
+
+pub fn remediation_csv(doc: &Document) -> Result<Vec<u8>> {
+    let rows = doc
+        .remediation
+        .iter()
+        .map(|i| {
+            vec![
+                i.rank.to_string(),
+                i.id.clone(),
+                i.system.clone(),
+                i.source.clone(),
+                i.finding.clone(),
+                label(&i.severity),
+                label(&i.blast_radius),
+                opt(i.fix_days),
+                i.owner.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let header = [
+        "rank",
+        "id",
+        "system",
+        "source",
+        "finding",
+        "severity",
+        "blast_radius",
+        "fix_days",
+        "owner",
+    ];
+    csv_table(&header, rows)
+}
+
+pub fn exceptions_csv(doc: &Document) -> Result<Vec<u8>> {
+    let rows = doc
+        .exceptions
+        .iter()
+        .map(|e| {
+            vec![
+                e.id.clone(),
+                e.system.clone(),
+                e.control.clone(),
+                e.reason.clone(),
+                e.approved_by.clone(),
+                e.granted_on.clone(),
+                e.expires_on.clone(),
+                label(&Some(e.status)),
+                e.closed_on.clone().unwrap_or_default(),
+                e.expired.to_string(),
+                opt(e.adherent),
+                e.open_at_as_of.to_string(),
+            ]
+        })
+        .collect();
+    let header = [
+        "id",
+        "system",
+        "control",
+        "reason",
+        "approved_by",
+        "granted_on",
+        "expires_on",
+        "status",
+        "closed_on",
+        "expired",
+        "adherent",
+        "open_at_as_of",
+    ];
+    csv_table(&header, rows)
+}

@@ -16,8 +16,10 @@ use crate::error::{Error, Result};
 pub fn read(root: &Path) -> Result<Store> {
     let mut warnings = Vec::new();
     let mut models = Vec::new();
+    let mut metadata_files = Vec::new();
     for path in find_files(root, "model.json")? {
         models.push(parse_model(&path, &read_json(&path)?)?);
+        metadata_files.push(path);
     }
     let mut seen = BTreeSet::new();
     for m in &models {
@@ -35,7 +37,7 @@ pub fn read(root: &Path) -> Result<Store> {
         let body = doc.get("mlflow").unwrap_or(&doc);
         any_inputs |= body.get("inputs").is_some();
         if let Some(run) = parse_run(&path, body)? {
-            runs.insert(run.run_id.clone(), run);
+            runs.insert(run.run_id.clone(), (run, path));
         }
     }
     let wanted: BTreeSet<String> = models
@@ -52,6 +54,8 @@ pub fn read(root: &Path) -> Result<Store> {
         }
     }
     runs.retain(|id, _| wanted.contains(id));
+    metadata_files.extend(runs.values().map(|(_, path)| path.clone()));
+    let runs: BTreeMap<String, Run> = runs.into_iter().map(|(id, (run, _))| (id, run)).collect();
     if !runs.is_empty() && !any_inputs {
         warnings.push(format!(
             "{}: the export records no dataset inputs (mlflow-export-import does not export them), \
@@ -64,6 +68,8 @@ pub fn read(root: &Path) -> Result<Store> {
         kind: StoreKind::ExportImport,
         models,
         runs,
+        root: root.to_path_buf(),
+        metadata_files,
         warnings,
     })
 }

@@ -41,6 +41,10 @@ pub fn read(root: &Path) -> Result<Store> {
         .filter_map(|v| v.run_id.as_deref())
         .collect();
     let mut runs = BTreeMap::new();
+    let mut metadata_files: Vec<PathBuf> = walk_files(&root.join("models"))?
+        .into_iter()
+        .map(|(_, p)| p)
+        .collect();
     for run_id in wanted {
         let dir = experiments
             .iter()
@@ -53,7 +57,7 @@ pub fn read(root: &Path) -> Result<Store> {
             ));
             continue;
         };
-        match read_run(&dir, &mut warnings)? {
+        match read_run(&dir, &mut warnings, &mut metadata_files)? {
             Some(run) => {
                 runs.insert(run_id.to_string(), run);
             }
@@ -69,6 +73,8 @@ pub fn read(root: &Path) -> Result<Store> {
         kind: StoreKind::FileStore,
         models,
         runs,
+        root: root.to_path_buf(),
+        metadata_files,
         warnings,
     })
 }
@@ -201,7 +207,11 @@ fn active_experiments(root: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// `None` when the run is deleted or its folder has no `meta.yaml` (then with a warning).
-fn read_run(dir: &Path, warnings: &mut Vec<String>) -> Result<Option<Run>> {
+fn read_run(
+    dir: &Path,
+    warnings: &mut Vec<String>,
+    files: &mut Vec<PathBuf>,
+) -> Result<Option<Run>> {
     let meta_path = dir.join("meta.yaml");
     if !meta_path.is_file() {
         warnings.push(format!(
@@ -213,6 +223,12 @@ fn read_run(dir: &Path, warnings: &mut Vec<String>) -> Result<Option<Run>> {
     let meta: RunMeta = read_yaml(&meta_path)?;
     if meta.lifecycle_stage.as_deref().unwrap_or("active") != "active" {
         return Ok(None);
+    }
+    // The run's own records, not its artifacts (model cards are collected on their own).
+    for (key, path) in walk_files(dir)? {
+        if !key.starts_with("artifacts/") {
+            files.push(path);
+        }
     }
     let fallback_id = dir.file_name().map(|n| n.to_string_lossy().into_owned());
     let run_id = meta
@@ -229,7 +245,7 @@ fn read_run(dir: &Path, warnings: &mut Vec<String>) -> Result<Option<Run>> {
         params: read_kv_dir(&dir.join("params"))?,
         tags: read_kv_dir(&dir.join("tags"))?,
         metrics: read_metrics(&dir.join("metrics"), warnings)?,
-        datasets: read_datasets(dir, warnings)?,
+        datasets: read_datasets(dir, warnings, files)?,
         run_id,
         experiment_id,
         artifact_uri: meta.artifact_uri,
@@ -283,7 +299,11 @@ fn parse_metric_line(line: &str) -> Option<MetricPoint> {
     })
 }
 
-fn read_datasets(run_dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<DatasetInput>> {
+fn read_datasets(
+    run_dir: &Path,
+    warnings: &mut Vec<String>,
+    files: &mut Vec<PathBuf>,
+) -> Result<Vec<DatasetInput>> {
     let inputs_dir = run_dir.join("inputs");
     let Some(exp_dir) = run_dir.parent() else {
         return Ok(Vec::new());
@@ -313,6 +333,7 @@ fn read_datasets(run_dir: &Path, warnings: &mut Vec<String>) -> Result<Vec<Datas
             continue;
         }
         let ds: DatasetMeta = read_yaml(&ds_path)?;
+        files.push(ds_path);
         out.push(DatasetInput {
             name: ds.name,
             digest: ds.digest,

@@ -47,6 +47,11 @@ pub struct Store {
     pub models: Vec<RegisteredModel>,
     /// Source runs of model versions, by run id. A run that is missing or deleted is absent.
     pub runs: BTreeMap<String, Run>,
+    /// The folder the store's files are relative to (a SQLite file's folder, the mlruns/ root, the
+    /// export root).
+    pub root: PathBuf,
+    /// Every metadata file the reader took facts from: the evidence behind the inventory.
+    pub metadata_files: Vec<PathBuf>,
     pub warnings: Vec<String>,
 }
 

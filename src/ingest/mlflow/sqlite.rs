@@ -79,6 +79,8 @@ pub fn read(path: &Path) -> Result<Store> {
         kind: StoreKind::Sqlite,
         models,
         runs,
+        root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
+        metadata_files: vec![path.to_path_buf()],
         warnings,
     })
 }

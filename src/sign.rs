@@ -1,0 +1,180 @@
+//! Ed25519 keys and signatures (SPEC §7). In: a PKCS#8 PEM private key or an SPKI PEM public key.
+//! Out: raw 64-byte signatures over exact bytes, the SPKI PEM to ship in a bundle, and the key's
+//! fingerprint (SHA-256 of the SPKI DER, hex). Guarantees: `keygen` never overwrites and writes the
+//! private key with mode 0600 from the first byte; a private key readable by others is refused.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+pub const KEY_FILE: &str = "dossier-signing.key";
+pub const PUB_FILE: &str = "dossier-signing.pub";
+
+/// A loaded signing key.
+pub struct Key {
+    key: SigningKey,
+}
+
+impl Key {
+    pub fn load(path: &Path) -> Result<Self> {
+        refuse_shared_key(path)?;
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| Error::io("cannot read signing key", path, e))?;
+        let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| Error::Sign {
+            path: path.to_path_buf(),
+            message: format!("not an Ed25519 PKCS#8 PEM private key: {e}"),
+        })?;
+        Ok(Key { key })
+    }
+
+    pub fn sign(&self, bytes: &[u8]) -> [u8; 64] {
+        self.key.sign(bytes).to_bytes()
+    }
+
+    pub fn public_pem(&self) -> Result<String> {
+        public_pem(&self.key.verifying_key())
+    }
+
+    pub fn fingerprint(&self) -> Result<String> {
+        fingerprint(&self.key.verifying_key())
+    }
+}
+
+pub fn public_pem(key: &VerifyingKey) -> Result<String> {
+    key.to_public_key_pem(Default::default())
+        .map_err(|e| Error::Sign {
+            path: PathBuf::new(),
+            message: format!("cannot encode public key: {e}"),
+        })
+}
+
+/// SHA-256 of the SubjectPublicKeyInfo DER, lowercase hex: what `openssl pkey -pubin -outform DER |
+/// sha256sum` prints for the same key.
+pub fn fingerprint(key: &VerifyingKey) -> Result<String> {
+    let der = key.to_public_key_der().map_err(|e| Error::Sign {
+        path: PathBuf::new(),
+        message: format!("cannot encode public key: {e}"),
+    })?;
+    Ok(hex(&Sha256::digest(der.as_bytes())))
+}
+
+pub fn parse_public_pem(text: &str) -> std::result::Result<VerifyingKey, String> {
+    VerifyingKey::from_public_key_pem(text)
+        .map_err(|e| format!("not an Ed25519 SPKI PEM public key: {e}"))
+}
+
+/// Does `signature` (raw 64 bytes) sign `bytes` under `key`?
+pub fn verify(key: &VerifyingKey, bytes: &[u8], signature: &[u8]) -> bool {
+    let Ok(raw) = <[u8; 64]>::try_from(signature) else {
+        return false;
+    };
+    key.verify(bytes, &Signature::from_bytes(&raw)).is_ok()
+}
+
+/// `dossier keygen`: a new key pair in `dir`; refuses if either file exists.
+pub fn keygen(dir: &Path) -> Result<(PathBuf, PathBuf, String)> {
+    let key_path = dir.join(KEY_FILE);
+    let pub_path = dir.join(PUB_FILE);
+    for p in [&key_path, &pub_path] {
+        if p.exists() {
+            return Err(Error::Exists { path: p.clone() });
+        }
+    }
+    let mut seed = [0u8; 32];
+    getrandom::getrandom(&mut seed).map_err(|e| Error::Sign {
+        path: key_path.clone(),
+        message: format!("no randomness from the operating system: {e}"),
+    })?;
+    let key = SigningKey::from_bytes(&seed);
+    let private = key
+        .to_pkcs8_pem(Default::default())
+        .map_err(|e| Error::Sign {
+            path: key_path.clone(),
+            message: format!("cannot encode private key: {e}"),
+        })?;
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("cannot create", dir, e))?;
+    write_new(&key_path, private.as_bytes(), 0o600)?;
+    write_new(
+        &pub_path,
+        public_pem(&key.verifying_key())?.as_bytes(),
+        0o644,
+    )?;
+    Ok((key_path, pub_path, fingerprint(&key.verifying_key())?))
+}
+
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| Error::io("cannot create", path, e))?;
+    f.write_all(bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| Error::io("cannot write", path, e))
+}
+
+/// A private key that others can read is no longer private: refuse it rather than sign with it.
+fn refuse_shared_key(path: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let meta =
+        std::fs::metadata(path).map_err(|e| Error::io("cannot read signing key", path, e))?;
+    if meta.permissions().mode() & 0o004 != 0 {
+        return Err(Error::Sign {
+            path: path.to_path_buf(),
+            message: "the signing key is readable by every user; refusing to use it".into(),
+        });
+    }
+    Ok(())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keygen_sign_verify_and_never_overwrite() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let (key_path, pub_path, fp) = keygen(tmp.path()).unwrap();
+        assert_eq!(
+            std::fs::metadata(&key_path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(fp.len(), 64);
+        let key = Key::load(&key_path).unwrap();
+        let sig = key.sign(b"tag manifest");
+        let public = parse_public_pem(&std::fs::read_to_string(&pub_path).unwrap()).unwrap();
+        assert!(verify(&public, b"tag manifest", &sig));
+        assert!(!verify(&public, b"tag manifesT", &sig));
+        assert!(!verify(&public, b"tag manifest", &sig[..63]));
+        assert!(matches!(keygen(tmp.path()), Err(Error::Exists { .. })));
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(
+            Key::load(&key_path)
+                .unwrap_err()
+                .to_string()
+                .contains("readable by every user")
+        );
+    }
+
+    #[test]
+    fn hex_is_lowercase_pairs() {
+        assert_eq!(hex(&[0, 15, 255]), "000fff");
+    }
+}
