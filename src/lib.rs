@@ -16,13 +16,14 @@ pub mod init;
 pub mod kpi;
 pub mod output;
 pub mod sign;
+pub mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{BuildArgs, Cli, ColorChoice, Command, CommonArgs, KpisArgs, OutputFormat};
+use cli::{BuildArgs, Cli, ColorChoice, Command, CommonArgs, KpisArgs, OutputFormat, VerifyArgs};
 use config::{Config, Overrides};
 use error::{Error, Result};
 
@@ -52,7 +53,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<u8> {
     match command {
         Command::Kpis(args) => kpis(args, ui),
         Command::Build(args) => build(args, ui),
-        Command::Verify(_) => Err(Error::NotImplemented("dossier verify")),
+        Command::Verify(args) => verify_bundle(args, ui),
         Command::Keygen(args) => {
             let (key, public, fingerprint) = sign::keygen(&args.output)?;
             println!("{}", key.display());
@@ -156,6 +157,38 @@ fn build(args: BuildArgs, ui: &Ui) -> Result<u8> {
         )),
     }
     Ok(0)
+}
+
+/// SPEC §1: exit 0 when the bundle verifies, 4 when it does not; every problem is listed.
+fn verify_bundle(args: VerifyArgs, ui: &Ui) -> Result<u8> {
+    let report = verify::verify(&args.bundle, args.pubkey.as_deref())?;
+    if args.json {
+        let text = serde_json::to_string_pretty(&report)
+            .map_err(|e| Error::Usage(format!("cannot serialise the verification report: {e}")))?;
+        println!("{text}");
+    } else {
+        for w in &report.warnings {
+            ui.warn(w);
+        }
+        for p in &report.problems {
+            println!("FAIL {}: {}", p.file, p.problem);
+        }
+        if report.ok {
+            println!(
+                "OK {}: {} payload files verified, signed by sha256:{}",
+                report.bundle,
+                report.payload_files,
+                report.fingerprint.as_deref().unwrap_or("?")
+            );
+        } else {
+            println!(
+                "FAILED {}: {} problem(s)",
+                report.bundle,
+                report.problems.len()
+            );
+        }
+    }
+    Ok(if report.ok { 0 } else { 4 })
 }
 
 fn load_config(common: &CommonArgs) -> Result<Config> {

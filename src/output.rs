@@ -334,24 +334,6 @@ fn yes_no(v: Option<bool>) -> String {
     .into()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentages_and_na() {
-        assert_eq!(pct(Some(2.0 / 3.0)), "66.7%");
-        assert_eq!(pct(None), "n/a");
-        assert_eq!(
-            render(&[
-                vec!["a".to_string(), "bb".into()],
-                vec!["ccc".into(), "d".into()]
-            ]),
-            "a    bb\nccc  d\n"
-        );
-    }
-}
-
 // ---- the bundle's CSV files (SPEC §6) -------------------------------------------------------
 
 fn csv_table(header: &[&str], rows: Vec<Vec<String>>) -> Result<Vec<u8>> {
@@ -535,4 +517,22 @@ pub fn exceptions_csv(doc: &Document) -> Result<Vec<u8>> {
         "open_at_as_of",
     ];
     csv_table(&header, rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentages_and_na() {
+        assert_eq!(pct(Some(2.0 / 3.0)), "66.7%");
+        assert_eq!(pct(None), "n/a");
+        assert_eq!(
+            render(&[
+                vec!["a".to_string(), "bb".into()],
+                vec!["ccc".into(), "d".into()]
+            ]),
+            "a    bb\nccc  d\n"
+        );
+    }
 }

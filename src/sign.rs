@@ -20,6 +20,13 @@ pub struct Key {
     key: SigningKey,
 }
 
+/// Never prints the secret.
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Key(<secret>)")
+    }
+}
+
 impl Key {
     pub fn load(path: &Path) -> Result<Self> {
         refuse_shared_key(path)?;
