@@ -69,6 +69,10 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     Bundle { path: PathBuf, message: String },
 
+    /// The report could not be typeset (a template error names its file:line:column).
+    #[error("{}: {message}", path.display())]
+    Report { path: PathBuf, message: String },
+
     /// A file to be written exists already.
     #[error("{} exists already", path.display())]
     Exists { path: PathBuf },

@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod init;
 pub mod kpi;
 pub mod output;
+pub mod report;
 pub mod sign;
 pub mod verify;
 
@@ -133,18 +134,27 @@ fn build(args: BuildArgs, ui: &Ui) -> Result<u8> {
     }
     let key_path = args.key.clone().or_else(|| config.signing_key.clone());
     let key = key_path.as_deref().map(sign::Key::load).transpose()?;
-    ui.warn("the report stage is not implemented yet: the bundle holds no report.pdf");
-    let built = bundle::build(&bundle::Request {
+    let request = bundle::Request {
         config: &config,
         evidence: &evidence,
         doc: &doc,
-        report_pdf: None,
         key: key.as_ref(),
         out_dir: &args.output,
         force: args.force,
         build_time: config.build_time,
-    })?;
+    };
+    let prepared = bundle::prepare(&request)?;
+    let pdf = report::render(
+        prepared.kpis_json(),
+        &prepared.facts_json()?,
+        &config.template,
+        config.build_time,
+    )?;
+    let built = prepared.finish(Some(&pdf))?;
     println!("{}", built.zip.display());
+    if let Some(pdf) = &built.pdf {
+        println!("{}", pdf.display());
+    }
     match &built.fingerprint {
         Some(fp) => ui.status(&format!(
             "{}: {} payload files, {} bytes, signed by sha256:{fp}",

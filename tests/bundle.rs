@@ -47,7 +47,13 @@ fn build_sample(signed: bool) -> Built {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let zip = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let zip = PathBuf::from(stdout.lines().next().unwrap_or_default());
+    assert_eq!(
+        stdout.lines().nth(1),
+        Some(zip.with_extension("pdf").to_str().unwrap()),
+        "the PDF is written beside the zip"
+    );
     assert!(zip.is_file(), "{}", zip.display());
     Built {
         _tmp: tmp,
@@ -130,7 +136,7 @@ fn signed_bundle_verifies_and_builds_are_byte_identical() {
         ),
         (true.into(), true.into(), true.into())
     );
-    assert_eq!(doc["payload_files"], 23);
+    assert_eq!(doc["payload_files"], 24);
     // Unpinned: still verifies, with the warning that the key came from the bundle.
     let out = verify(&a.zip, None);
     assert_eq!(out.code, 0);

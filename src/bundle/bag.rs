@@ -1,48 +1,30 @@
-//! The BagIt 1.0 bag (RFC 8493) as zip entries. `Plan` fixes every entry and its size before a byte
-//! is written, because `bag-info.txt` (with `Payload-Oxum`) sorts before `data/`. `write_zip` then
-//! streams each payload file once, hashing it on the way into the zip, writes the manifests, and
-//! signs the tag manifest (and the report) when a key is given.
+//! The BagIt 1.0 bag (RFC 8493) as zip entries, built in two steps so that every input is read
+//! exactly once and the report can list every hash. `stage` streams each input file into a
+//! staging zip beside the output, hashing it on the way; the report is then typeset with those
+//! hashes; `Staged::finish` writes the final zip in sorted order — `bag-info.txt` (whose
+//! `Payload-Oxum` needs every size, the report's too) first — copying the staged entries raw,
+//! without decompressing or reading the inputs again, then the manifests and signatures.
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use zip::ZipWriter;
 use zip::write::SimpleFileOptions;
 
-use super::Request;
 use super::data::Input;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::sign::{self, hex};
 
 const SOURCES: &str = "sources.csv";
-const SOURCES_HEADER: &str = "role,original_path,bundle_path,size,mtime,sha256";
+const REPORT: &str = "report/report.pdf";
 /// Files larger than this, and already-compressed ones, are stored rather than deflated: deflating
 /// gigabytes of log extract on one core would dominate the build for little gain.
 const DEFLATE_LIMIT: u64 = 64 << 20;
-
-enum Content<'a> {
-    Memory(Vec<u8>),
-    File(&'a Input),
-    Sources,
-}
-
-struct Entry<'a> {
-    /// Path under `data/`.
-    dest: String,
-    size: u64,
-    content: Content<'a>,
-}
-
-pub struct Plan<'a> {
-    root: String,
-    payload: Vec<Entry<'a>>,
-    inputs: &'a [Input],
-    bagit: Vec<u8>,
-    bag_info: Vec<u8>,
-}
 
 /// `dossier-<organisation>-<start>_<end>[-<request id>]`, lowercase, `[a-z0-9.-]` only.
 pub fn bundle_name(config: &Config) -> String {
@@ -71,127 +53,181 @@ fn slug(text: &str) -> String {
     out.trim_matches('-').to_string()
 }
 
-impl<'a> Plan<'a> {
-    pub fn new(
-        root: &str,
-        req: &Request<'_>,
-        inputs: &'a [Input],
-        generated: Vec<(String, Vec<u8>)>,
-        fingerprint: Option<String>,
-    ) -> Result<Self> {
-        let mut payload: Vec<Entry<'a>> = generated
-            .into_iter()
-            .map(|(dest, bytes)| Entry {
-                dest,
-                size: bytes.len() as u64,
-                content: Content::Memory(bytes),
-            })
-            .collect();
-        payload.extend(inputs.iter().map(|i| Entry {
-            dest: i.dest.clone(),
-            size: i.size,
-            content: Content::File(i),
-        }));
-        // Hashes are 64 hex digits whatever they turn out to be, so the size is known now.
-        let placeholder: BTreeMap<&str, String> = inputs
+/// One payload file in the evidence index.
+#[derive(Debug, Clone, Serialize)]
+pub struct Indexed {
+    /// Path inside the bag, `data/…`.
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Inputs staged and hashed; generated files held in memory.
+pub struct Staged {
+    root: String,
+    staging: PathBuf,
+    time: zip::DateTime,
+    inputs: Vec<Input>,
+    /// dest → (sha256, index of the entry in the staging zip)
+    staged: BTreeMap<String, (String, usize)>,
+    generated: Vec<(String, Vec<u8>)>,
+    sources_csv: Vec<u8>,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.staging);
+    }
+}
+
+pub fn stage(
+    root: &str,
+    out_dir: &Path,
+    inputs: Vec<Input>,
+    generated: Vec<(String, Vec<u8>)>,
+    time: DateTime<Utc>,
+) -> Result<Staged> {
+    let stamp = zip_time(time)?;
+    let staging = out_dir.join(format!(".{root}.staging-{}", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .create_new(true)
+        .open(&staging)
+        .map_err(|e| Error::io("cannot create", &staging, e))?;
+    let mut staged = Staged {
+        root: root.to_string(),
+        staging,
+        time: stamp,
+        inputs,
+        staged: BTreeMap::new(),
+        generated,
+        sources_csv: Vec::new(),
+    };
+    let mut zip = ZipWriter::new(file);
+    for (index, input) in staged.inputs.iter().enumerate() {
+        let name = format!("{root}/data/{}", input.dest);
+        zip.start_file(name, options(stamp, input.size, &input.dest))
+            .map_err(|e| zip_error(&staged.staging, e))?;
+        let hash = copy_hashing(input, &mut zip)?;
+        staged.staged.insert(input.dest.clone(), (hash, index));
+    }
+    zip.finish().map_err(|e| zip_error(&staged.staging, e))?;
+    staged.sources_csv = sources_csv(&staged.inputs, &staged.staged)?;
+    Ok(staged)
+}
+
+impl Staged {
+    /// Every payload file but the report, with its hash: what the report's evidence index lists.
+    pub fn evidence_index(&self) -> Vec<Indexed> {
+        let mut out: Vec<Indexed> = self
+            .generated
             .iter()
-            .map(|i| (i.dest.as_str(), "0".repeat(64)))
+            .map(|(dest, bytes)| Indexed {
+                path: format!("data/{dest}"),
+                sha256: hex(&Sha256::digest(bytes)),
+                size: bytes.len() as u64,
+            })
+            .chain(self.inputs.iter().map(|i| {
+                Indexed {
+                    path: format!("data/{}", i.dest),
+                    sha256: self
+                        .staged
+                        .get(&i.dest)
+                        .map(|(h, _)| h.clone())
+                        .unwrap_or_default(),
+                    size: i.size,
+                }
+            }))
             .collect();
-        payload.push(Entry {
-            dest: SOURCES.into(),
-            size: sources_csv(inputs, &placeholder)?.len() as u64,
-            content: Content::Sources,
+        out.push(Indexed {
+            path: format!("data/{SOURCES}"),
+            sha256: hex(&Sha256::digest(&self.sources_csv)),
+            size: self.sources_csv.len() as u64,
         });
-        payload.sort_by(|a, b| a.dest.cmp(&b.dest));
-        if payload.last().map(|e| e.dest.as_str()) != Some(SOURCES) {
-            return Err(Error::Bundle {
-                path: req.out_dir.to_path_buf(),
-                message: "data/sources.csv must be the last payload entry (a file sorts after it)"
-                    .into(),
-            });
-        }
-        let oxum = (payload.iter().map(|e| e.size).sum::<u64>(), payload.len());
-        let bag_info = bag_info(req, root, oxum, fingerprint)?;
-        Ok(Plan {
-            root: root.to_string(),
-            payload,
-            inputs,
-            bagit: b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n".to_vec(),
-            bag_info,
-        })
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
     }
 
-    pub fn payload_count(&self) -> usize {
-        self.payload.len()
+    /// The chain of custody: each input's role, original path and hash.
+    pub fn sources(&self) -> Vec<(String, String, String)> {
+        self.inputs
+            .iter()
+            .map(|i| {
+                let hash = self
+                    .staged
+                    .get(&i.dest)
+                    .map(|(h, _)| h.clone())
+                    .unwrap_or_default();
+                (i.role.to_string(), i.source.display().to_string(), hash)
+            })
+            .collect()
     }
 
-    pub fn payload_bytes(&self) -> u64 {
-        self.payload.iter().map(|e| e.size).sum()
+    pub fn payload_count(&self, with_report: bool) -> usize {
+        self.generated.len() + self.inputs.len() + 1 + usize::from(with_report)
     }
 
-    pub fn write_zip<W: Write + Seek>(
+    /// Write the final zip to `out`.
+    pub fn finish<W: Write + Seek>(
         &self,
         out: W,
+        bag_info: &[u8],
+        report: Option<&[u8]>,
         key: Option<&sign::Key>,
-        time: DateTime<Utc>,
     ) -> Result<()> {
+        let mut staging = zip::ZipArchive::new(
+            std::fs::File::open(&self.staging)
+                .map_err(|e| Error::io("cannot read", &self.staging, e))?,
+        )
+        .map_err(|e| zip_error(&self.staging, e))?;
         let mut zip = ZipWriter::new(out);
-        let stamp = zip_time(time)?;
-        let fail = |e: &dyn std::fmt::Display| Error::Bundle {
-            path: std::path::PathBuf::from(&self.root),
-            message: format!("cannot write the zip: {e}"),
-        };
+        let root = &self.root;
+        let fail = |e: zip::result::ZipError| zip_error(Path::new(root), e);
         let put = |zip: &mut ZipWriter<W>, path: &str, bytes: &[u8]| -> Result<String> {
             zip.start_file(
-                format!("{}/{path}", self.root),
-                options(stamp, bytes.len() as u64, path),
+                format!("{root}/{path}"),
+                options(self.time, bytes.len() as u64, path),
             )
-            .map_err(|e| fail(&e))?;
-            zip.write_all(bytes).map_err(|e| fail(&e))?;
+            .map_err(fail)?;
+            zip.write_all(bytes)
+                .map_err(|e| Error::io("cannot write", Path::new(root), e))?;
             Ok(hex(&Sha256::digest(bytes)))
         };
         let mut tag_hashes = BTreeMap::new();
-        tag_hashes.insert(
-            "bag-info.txt",
-            put(&mut zip, "bag-info.txt", &self.bag_info)?,
-        );
-        tag_hashes.insert("bagit.txt", put(&mut zip, "bagit.txt", &self.bagit)?);
+        tag_hashes.insert("bag-info.txt", put(&mut zip, "bag-info.txt", bag_info)?);
+        tag_hashes.insert("bagit.txt", put(&mut zip, "bagit.txt", BAGIT)?);
 
-        let mut hashes: BTreeMap<&str, String> = BTreeMap::new();
-        let mut report: Option<&[u8]> = None;
-        for entry in &self.payload {
-            let path = format!("data/{}", entry.dest);
-            let hash = match &entry.content {
-                Content::Memory(bytes) => {
-                    if entry.dest == "report/report.pdf" {
-                        report = Some(bytes);
-                    }
-                    put(&mut zip, &path, bytes)?
-                }
-                Content::File(input) => {
-                    zip.start_file(
-                        format!("{}/{path}", self.root),
-                        options(stamp, entry.size, &path),
-                    )
-                    .map_err(|e| fail(&e))?;
-                    copy_hashing(input, &mut zip)?
-                }
-                Content::Sources => {
-                    let bytes = sources_csv(self.inputs, &hashes)?;
-                    if bytes.len() as u64 != entry.size {
-                        return Err(fail(
-                            &"data/sources.csv changed size between planning and writing",
-                        ));
-                    }
-                    put(&mut zip, &path, &bytes)?
+        // The payload in sorted order: generated files and the report from memory, inputs copied
+        // raw from the staging zip.
+        let mut order: Vec<(&str, Payload<'_>)> = self
+            .generated
+            .iter()
+            .map(|(d, b)| (d.as_str(), Payload::Memory(b)))
+            .collect();
+        order.extend(
+            self.staged
+                .iter()
+                .map(|(d, (h, i))| (d.as_str(), Payload::Staged(h, *i))),
+        );
+        if let Some(pdf) = report {
+            order.push((REPORT, Payload::Memory(pdf)));
+        }
+        order.push((SOURCES, Payload::Memory(&self.sources_csv)));
+        order.sort_by(|a, b| a.0.cmp(b.0));
+        let mut hashes: Vec<(String, String)> = Vec::new();
+        for (dest, payload) in order {
+            let hash = match payload {
+                Payload::Memory(bytes) => put(&mut zip, &format!("data/{dest}"), bytes)?,
+                Payload::Staged(hash, index) => {
+                    let entry = staging.by_index_raw(index).map_err(fail)?;
+                    zip.raw_copy_file(entry).map_err(fail)?;
+                    hash.clone()
                 }
             };
-            hashes.insert(&entry.dest, hash);
+            hashes.push((format!("data/{dest}"), hash));
         }
-        let manifest: String = hashes
-            .iter()
-            .map(|(dest, h)| format!("{h}  data/{dest}\n"))
-            .collect();
+        let manifest: String = hashes.iter().map(|(p, h)| format!("{h}  {p}\n")).collect();
         tag_hashes.insert(
             "manifest-sha256.txt",
             put(&mut zip, "manifest-sha256.txt", manifest.as_bytes())?,
@@ -216,13 +252,40 @@ impl<'a> Plan<'a> {
             )?;
         }
         put(&mut zip, "tagmanifest-sha256.txt", tagmanifest.as_bytes())?;
-        zip.finish().map_err(|e| fail(&e))?;
+        zip.finish().map_err(fail)?;
         Ok(())
+    }
+
+    /// `Payload-Oxum`: total bytes and file count of the payload.
+    pub fn oxum(&self, report: Option<&[u8]>) -> (u64, usize) {
+        let bytes = self
+            .generated
+            .iter()
+            .map(|(_, b)| b.len() as u64)
+            .sum::<u64>()
+            + self.inputs.iter().map(|i| i.size).sum::<u64>()
+            + self.sources_csv.len() as u64
+            + report.map_or(0, |r| r.len() as u64);
+        (bytes, self.payload_count(report.is_some()))
+    }
+}
+
+enum Payload<'a> {
+    Memory(&'a [u8]),
+    Staged(&'a String, usize),
+}
+
+const BAGIT: &[u8] = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
+
+fn zip_error(path: &Path, e: zip::result::ZipError) -> Error {
+    Error::Bundle {
+        path: path.to_path_buf(),
+        message: format!("cannot write the zip: {e}"),
     }
 }
 
 /// Copy an input into the open zip entry, hashing the same bytes; the file must still have the size
-/// it had when the bag was planned.
+/// it had when it was listed.
 fn copy_hashing<W: Write + Seek>(input: &Input, zip: &mut ZipWriter<W>) -> Result<String> {
     let mut file = std::fs::File::open(&input.source)
         .map_err(|e| Error::io("cannot read", &input.source, e))?;
@@ -245,7 +308,7 @@ fn copy_hashing<W: Write + Seek>(input: &Input, zip: &mut ZipWriter<W>) -> Resul
         return Err(Error::Bundle {
             path: input.source.clone(),
             message: format!(
-                "changed while being read ({} bytes planned, {total} read)",
+                "changed while being read ({} bytes listed, {total} read)",
                 input.size
             ),
         });
@@ -253,12 +316,25 @@ fn copy_hashing<W: Write + Seek>(input: &Input, zip: &mut ZipWriter<W>) -> Resul
     Ok(hex(&hasher.finalize()))
 }
 
-fn sources_csv(inputs: &[Input], hashes: &BTreeMap<&str, String>) -> Result<Vec<u8>> {
+fn sources_csv(inputs: &[Input], hashes: &BTreeMap<String, (String, usize)>) -> Result<Vec<u8>> {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     let fail = |e: csv::Error| Error::Usage(format!("cannot write data/sources.csv: {e}"));
-    w.write_record(SOURCES_HEADER.split(',')).map_err(fail)?;
-    for i in inputs {
-        let hash = hashes.get(i.dest.as_str()).cloned().unwrap_or_default();
+    w.write_record([
+        "role",
+        "original_path",
+        "bundle_path",
+        "size",
+        "mtime",
+        "sha256",
+    ])
+    .map_err(fail)?;
+    let mut sorted: Vec<&Input> = inputs.iter().collect();
+    sorted.sort_by(|a, b| a.dest.cmp(&b.dest));
+    for i in sorted {
+        let hash = hashes
+            .get(&i.dest)
+            .map(|(h, _)| h.clone())
+            .unwrap_or_default();
         w.write_record([
             i.role,
             &i.source.display().to_string(),
@@ -273,13 +349,16 @@ fn sources_csv(inputs: &[Input], hashes: &BTreeMap<&str, String>) -> Result<Vec<
         .map_err(|e| Error::Usage(format!("cannot write data/sources.csv: {e}")))
 }
 
-fn bag_info(
-    req: &Request<'_>,
-    root: &str,
-    oxum: (u64, usize),
-    fingerprint: Option<String>,
-) -> Result<Vec<u8>> {
-    let config = req.config;
+pub struct BagInfo<'a> {
+    pub config: &'a Config,
+    pub root: &'a str,
+    pub oxum: (u64, usize),
+    pub fingerprint: Option<&'a str>,
+    pub build_time: DateTime<Utc>,
+}
+
+pub fn bag_info(info: &BagInfo<'_>) -> Result<Vec<u8>> {
+    let config = info.config;
     let scope = if config.scope.systems.is_empty() {
         "all systems".to_string()
     } else {
@@ -300,18 +379,18 @@ fn bag_info(
             template,
             minijinja::context! {
                 org => one_line(&config.organization),
-                date => req.build_time.format("%Y-%m-%d").to_string(),
+                date => info.build_time.format("%Y-%m-%d").to_string(),
                 version => env!("CARGO_PKG_VERSION"),
-                bytes => oxum.0,
-                files => oxum.1,
+                bytes => info.oxum.0,
+                files => info.oxum.1,
                 request_id => config.scope.request_id.as_deref().map(one_line),
-                name => root,
+                name => info.root,
                 title => one_line(&config.title),
                 start => config.period.start.to_string(),
                 end => config.period.end.to_string(),
                 as_of => config.as_of.to_string(),
                 scope => one_line(&scope),
-                fingerprint => fingerprint,
+                fingerprint => info.fingerprint,
             },
         )
         .map_err(|e| Error::Usage(format!("cannot render bag-info.txt: {e}")))?;

@@ -187,15 +187,9 @@ pub fn sanitize(dest: &str) -> String {
 }
 
 /// The files generated from the document, by path under `data/`.
-pub fn generated_files(
-    doc: &Document,
-    report_pdf: Option<&[u8]>,
-) -> Result<Vec<(String, Vec<u8>)>> {
-    let mut files = vec![
-        (
-            "kpis/kpis.json".to_string(),
-            output::json(doc)?.into_bytes(),
-        ),
+pub fn generated_files(doc: &Document, kpis_json: &[u8]) -> Result<Vec<(String, Vec<u8>)>> {
+    let files = vec![
+        ("kpis/kpis.json".to_string(), kpis_json.to_vec()),
         ("kpis/models.csv".to_string(), output::models_csv(doc)?),
         (
             "kpis/portfolio.csv".to_string(),
@@ -217,9 +211,6 @@ pub fn generated_files(
             text.into_bytes()
         }),
     ];
-    if let Some(pdf) = report_pdf {
-        files.push(("report/report.pdf".to_string(), pdf.to_vec()));
-    }
     Ok(files)
 }
 

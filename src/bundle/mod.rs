@@ -1,10 +1,11 @@
-//! The evidence bundle (SPEC §6). In: the config, the evidence read, the KPI document, an optional
-//! report PDF and signing key, and the build time. Out: `<out>/<name>.zip`, one BagIt 1.0 bag in a
-//! single top-level folder, signed per SPEC §7. Guarantees: every input file is read exactly once,
-//! hashed while it is copied into the zip; entries are in sorted order with the build time, fixed
-//! permissions and the Unix OS field, so identical inputs and time give identical bytes; the zip is
-//! written to a temporary file beside the target and linked into place, so a crash leaves no
-//! half-written bundle and an existing bundle is replaced only with `--force`.
+//! The evidence bundle (SPEC §6). In: the config, the evidence read, the KPI document, the report
+//! PDF and an optional signing key, and the build time. Out: `<out>/<name>.zip` (one BagIt 1.0 bag
+//! in a single top-level folder, signed per SPEC §7) and `<out>/<name>.pdf`. Guarantees: every
+//! input file is read exactly once, hashed while it is copied; entries are in sorted order with
+//! the build time, fixed permissions and the Unix OS field, so identical inputs and time give
+//! identical bytes; outputs are written to temporary files beside the targets and linked into
+//! place, so a crash leaves nothing half-written and an existing output is replaced only with
+//! `--force`; nothing is ever written into a source folder.
 
 mod bag;
 mod data;
@@ -13,59 +14,160 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::Evidence;
 use crate::kpi::Document;
+use crate::output;
 use crate::sign;
 
 pub use bag::bundle_name;
-
-/// What `build` produced.
-#[derive(Debug)]
-pub struct Built {
-    pub zip: PathBuf,
-    pub name: String,
-    pub payload_files: usize,
-    pub payload_bytes: u64,
-    pub fingerprint: Option<String>,
-}
 
 pub struct Request<'a> {
     pub config: &'a Config,
     pub evidence: &'a Evidence,
     pub doc: &'a Document,
-    pub report_pdf: Option<&'a [u8]>,
     pub key: Option<&'a sign::Key>,
     pub out_dir: &'a Path,
     pub force: bool,
     pub build_time: DateTime<Utc>,
 }
 
-pub fn build(req: &Request<'_>) -> Result<Built> {
+/// What `finish` produced.
+#[derive(Debug)]
+pub struct Built {
+    pub zip: PathBuf,
+    pub pdf: Option<PathBuf>,
+    pub name: String,
+    pub payload_files: usize,
+    pub payload_bytes: u64,
+    pub fingerprint: Option<String>,
+}
+
+/// Inputs staged and hashed, waiting for the report.
+pub struct Prepared<'a> {
+    req: &'a Request<'a>,
+    name: String,
+    zip_target: PathBuf,
+    pdf_target: PathBuf,
+    staged: bag::Staged,
+    kpis_json: Vec<u8>,
+    fingerprint: Option<String>,
+}
+
+/// What the report template receives about the bundle, as `/bundle.json` (docs/report-data.md).
+#[derive(Serialize)]
+struct Facts<'a> {
+    bundle_id: &'a str,
+    build_time: String,
+    version: &'static str,
+    fingerprint: Option<&'a str>,
+    evidence: Vec<bag::Indexed>,
+    sources: Vec<Source>,
+    daily_requests: Vec<()>,
+}
+
+#[derive(Serialize)]
+struct Source {
+    role: String,
+    original_path: String,
+    sha256: String,
+}
+
+pub fn prepare<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
     let name = bundle_name(req.config);
-    let target = req.out_dir.join(format!("{name}.zip"));
-    if target.exists() && !req.force {
-        return Err(Error::Exists { path: target });
+    let zip_target = req.out_dir.join(format!("{name}.zip"));
+    let pdf_target = req.out_dir.join(format!("{name}.pdf"));
+    for target in [&zip_target, &pdf_target] {
+        if target.exists() && !req.force {
+            return Err(Error::Exists {
+                path: target.clone(),
+            });
+        }
     }
     let inputs = data::collect_inputs(req.config, req.evidence, req.doc)?;
     refuse_source_folders(req.out_dir, &inputs, req.evidence)?;
-    let generated = data::generated_files(req.doc, req.report_pdf)?;
+    let kpis_json = output::json(req.doc)?.into_bytes();
+    let generated = data::generated_files(req.doc, &kpis_json)?;
     let fingerprint = req.key.map(|k| k.fingerprint()).transpose()?;
-    let bag = bag::Plan::new(&name, req, &inputs, generated, fingerprint.clone())?;
     std::fs::create_dir_all(req.out_dir).map_err(|e| Error::io("cannot create", req.out_dir, e))?;
-    let (payload_files, payload_bytes) = (bag.payload_count(), bag.payload_bytes());
-    writer::write_atomically(&target, req.force, |file| {
-        bag.write_zip(file, req.key, req.build_time)
-    })?;
-    Ok(Built {
-        zip: target,
+    let staged = bag::stage(&name, req.out_dir, inputs, generated, req.build_time)?;
+    Ok(Prepared {
+        req,
         name,
-        payload_files,
-        payload_bytes,
+        zip_target,
+        pdf_target,
+        staged,
+        kpis_json,
         fingerprint,
     })
+}
+
+impl Prepared<'_> {
+    /// The KPI document exactly as stored in the bundle.
+    pub fn kpis_json(&self) -> &[u8] {
+        &self.kpis_json
+    }
+
+    /// The bundle's facts for the report: id, signer, build time, evidence index, sources.
+    pub fn facts_json(&self) -> Result<Vec<u8>> {
+        let facts = Facts {
+            bundle_id: &self.name,
+            build_time: self.req.build_time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            version: env!("CARGO_PKG_VERSION"),
+            fingerprint: self.fingerprint.as_deref(),
+            evidence: self.staged.evidence_index(),
+            sources: self
+                .staged
+                .sources()
+                .into_iter()
+                .map(|(role, original_path, sha256)| Source {
+                    role,
+                    original_path,
+                    sha256,
+                })
+                .collect(),
+            daily_requests: Vec::new(),
+        };
+        serde_json::to_vec_pretty(&facts)
+            .map_err(|e| Error::Usage(format!("cannot serialise bundle facts: {e}")))
+    }
+
+    /// Write the zip (and the PDF beside it) into place.
+    pub fn finish(self, report: Option<&[u8]>) -> Result<Built> {
+        let oxum = self.staged.oxum(report);
+        let bag_info = bag::bag_info(&bag::BagInfo {
+            config: self.req.config,
+            root: &self.name,
+            oxum,
+            fingerprint: self.fingerprint.as_deref(),
+            build_time: self.req.build_time,
+        })?;
+        writer::write_atomically(&self.zip_target, self.req.force, |file| {
+            self.staged.finish(file, &bag_info, report, self.req.key)
+        })?;
+        let pdf = match report {
+            Some(bytes) => {
+                writer::write_atomically(&self.pdf_target, self.req.force, |file| {
+                    use std::io::Write;
+                    file.write_all(bytes)
+                        .map_err(|e| Error::io("cannot write", &self.pdf_target, e))
+                })?;
+                Some(self.pdf_target.clone())
+            }
+            None => None,
+        };
+        Ok(Built {
+            zip: self.zip_target.clone(),
+            pdf,
+            name: self.name.clone(),
+            payload_files: oxum.1,
+            payload_bytes: oxum.0,
+            fingerprint: self.fingerprint.clone(),
+        })
+    }
 }
 
 /// SPEC §1: the tool never writes into source folders. The output folder may not be a folder an
