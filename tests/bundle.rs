@@ -217,6 +217,21 @@ fn stock_tools_accept_the_bundle() {
                 "signature/tagmanifest-sha256.txt.sig",
             ],
         ),
+        (
+            "openssl",
+            vec![
+                "pkeyutl",
+                "-verify",
+                "-pubin",
+                "-inkey",
+                "signature/signer.pub.pem",
+                "-rawin",
+                "-in",
+                "data/report/report.pdf",
+                "-sigfile",
+                "signature/report.pdf.sig",
+            ],
+        ),
     ] {
         if !have(tool) {
             assert!(!required, "{tool} is missing in CI");
@@ -307,6 +322,24 @@ fn every_tamper_case_is_named_with_exit_4() {
     let p = problems(&verify(&t("payload"), Some(&a.public)));
     assert!(
         p.contains("data/audits/scores.csv") && p.contains("does not match manifest-sha256.txt"),
+        "{p}"
+    );
+
+    // The report: its manifest line and its own signature both catch a changed byte.
+    let pdf = format!("{root}/data/report/report.pdf");
+    rewrite(
+        &a.zip,
+        &t("report"),
+        |n, b| Some(if n == pdf { flip_last(b) } else { b }),
+        &[],
+    );
+    let p = problems(&verify(&t("report"), Some(&a.public)));
+    assert!(
+        p.contains("data/report/report.pdf") && p.contains("does not match manifest-sha256.txt"),
+        "{p}"
+    );
+    assert!(
+        p.contains("signature/report.pdf.sig") && p.contains("does not verify"),
         "{p}"
     );
 
