@@ -1,6 +1,7 @@
 //! The BagIt 1.0 bag (RFC 8493) as zip entries, built in two steps so that every input is read
 //! exactly once and the report can list every hash. `stage` streams each input file into a
-//! staging zip beside the output, hashing it on the way; the report is then typeset with those
+//! staging zip beside the output, hashing (and deflating) it on the way — one staging zip per
+//! worker thread, so many files are hashed on all cores; the report is then typeset with those
 //! hashes; `Staged::finish` writes the final zip in sorted order — `bag-info.txt` (whose
 //! `Payload-Oxum` needs every size, the report's too) first — copying the staged entries raw,
 //! without decompressing or reading the inputs again, then the manifests and signatures.
@@ -65,19 +66,73 @@ pub struct Indexed {
 /// Inputs staged and hashed; generated files held in memory.
 pub struct Staged {
     root: String,
-    staging: PathBuf,
+    /// One staging zip per worker.
+    stagings: Vec<PathBuf>,
     time: zip::DateTime,
     inputs: Vec<Input>,
-    /// dest → (sha256, index of the entry in the staging zip)
-    staged: BTreeMap<String, (String, usize)>,
+    /// dest → (sha256, (staging zip, index of the entry in it))
+    staged: BTreeMap<String, (String, (usize, usize))>,
     generated: Vec<(String, Vec<u8>)>,
     sources_csv: Vec<u8>,
 }
 
 impl Drop for Staged {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.staging);
+        for path in &self.stagings {
+            let _ = std::fs::remove_file(path);
+        }
     }
+}
+
+/// Split inputs into at most `workers` groups of similar total size (largest first), keeping
+/// each group in input order.
+fn partition(inputs: &[Input], workers: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..inputs.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(inputs[i].size));
+    let mut groups: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); workers.max(1)];
+    for i in order {
+        if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
+            g.0 += inputs[i].size;
+            g.1.push(i);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, mut g)| {
+            g.sort_unstable();
+            g
+        })
+        .filter(|g| !g.is_empty())
+        .collect()
+}
+
+/// One worker: stream its inputs into its own staging zip; returns (dest, sha256, index).
+fn stage_group(
+    root: &str,
+    path: &Path,
+    inputs: &[Input],
+    group: &[usize],
+    stamp: zip::DateTime,
+) -> Result<Vec<(String, String, usize)>> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io("cannot create", path, e))?;
+    let mut zip = ZipWriter::new(file);
+    let mut out = Vec::new();
+    for (index, &i) in group.iter().enumerate() {
+        let input = &inputs[i];
+        zip.start_file(
+            format!("{root}/data/{}", input.dest),
+            options(stamp, input.size, &input.dest),
+        )
+        .map_err(|e| zip_error(path, e))?;
+        out.push((input.dest.clone(), copy_hashing(input, &mut zip)?, index));
+    }
+    zip.finish().map_err(|e| zip_error(path, e))?;
+    Ok(out)
 }
 
 pub fn stage(
@@ -88,31 +143,45 @@ pub fn stage(
     time: DateTime<Utc>,
 ) -> Result<Staged> {
     let stamp = zip_time(time)?;
-    let staging = out_dir.join(format!(".{root}.staging-{}", std::process::id()));
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .read(true)
-        .create_new(true)
-        .open(&staging)
-        .map_err(|e| Error::io("cannot create", &staging, e))?;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let groups = partition(&inputs, workers);
+    let stagings: Vec<PathBuf> = (0..groups.len())
+        .map(|w| out_dir.join(format!(".{root}.staging-{}-{w}", std::process::id())))
+        .collect();
     let mut staged = Staged {
         root: root.to_string(),
-        staging,
+        stagings,
         time: stamp,
         inputs,
         staged: BTreeMap::new(),
         generated,
         sources_csv: Vec::new(),
     };
-    let mut zip = ZipWriter::new(file);
-    for (index, input) in staged.inputs.iter().enumerate() {
-        let name = format!("{root}/data/{}", input.dest);
-        zip.start_file(name, options(stamp, input.size, &input.dest))
-            .map_err(|e| zip_error(&staged.staging, e))?;
-        let hash = copy_hashing(input, &mut zip)?;
-        staged.staged.insert(input.dest.clone(), (hash, index));
+    let results: Vec<Result<Vec<(String, String, usize)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = groups
+            .iter()
+            .zip(&staged.stagings)
+            .map(|(group, path)| {
+                let inputs = &staged.inputs;
+                scope.spawn(move || stage_group(root, path, inputs, group, stamp))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Usage("a staging worker stopped unexpectedly".into()))
+                })
+            })
+            .collect()
+    });
+    for (worker, result) in results.into_iter().enumerate() {
+        for (dest, hash, index) in result? {
+            staged.staged.insert(dest, (hash, (worker, index)));
+        }
     }
-    zip.finish().map_err(|e| zip_error(&staged.staging, e))?;
     staged.sources_csv = sources_csv(&staged.inputs, &staged.staged)?;
     Ok(staged)
 }
@@ -176,11 +245,14 @@ impl Staged {
         report: Option<&[u8]>,
         key: Option<&sign::Key>,
     ) -> Result<()> {
-        let mut staging = zip::ZipArchive::new(
-            std::fs::File::open(&self.staging)
-                .map_err(|e| Error::io("cannot read", &self.staging, e))?,
-        )
-        .map_err(|e| zip_error(&self.staging, e))?;
+        let mut stagings = self
+            .stagings
+            .iter()
+            .map(|p| {
+                let file = std::fs::File::open(p).map_err(|e| Error::io("cannot read", p, e))?;
+                zip::ZipArchive::new(file).map_err(|e| zip_error(p, e))
+            })
+            .collect::<Result<Vec<_>>>()?;
         let mut zip = ZipWriter::new(out);
         let root = &self.root;
         let fail = |e: zip::result::ZipError| zip_error(Path::new(root), e);
@@ -219,7 +291,11 @@ impl Staged {
         for (dest, payload) in order {
             let hash = match payload {
                 Payload::Memory(bytes) => put(&mut zip, &format!("data/{dest}"), bytes)?,
-                Payload::Staged(hash, index) => {
+                Payload::Staged(hash, (worker, index)) => {
+                    let staging = stagings.get_mut(worker).ok_or_else(|| Error::Bundle {
+                        path: PathBuf::from(root),
+                        message: format!("staging zip {worker} is missing"),
+                    })?;
                     let entry = staging.by_index_raw(index).map_err(fail)?;
                     zip.raw_copy_file(entry).map_err(fail)?;
                     hash.clone()
@@ -272,7 +348,7 @@ impl Staged {
 
 enum Payload<'a> {
     Memory(&'a [u8]),
-    Staged(&'a String, usize),
+    Staged(&'a String, (usize, usize)),
 }
 
 const BAGIT: &[u8] = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n";
@@ -316,7 +392,10 @@ fn copy_hashing<W: Write + Seek>(input: &Input, zip: &mut ZipWriter<W>) -> Resul
     Ok(hex(&hasher.finalize()))
 }
 
-fn sources_csv(inputs: &[Input], hashes: &BTreeMap<String, (String, usize)>) -> Result<Vec<u8>> {
+fn sources_csv(
+    inputs: &[Input],
+    hashes: &BTreeMap<String, (String, (usize, usize))>,
+) -> Result<Vec<u8>> {
     let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
     let fail = |e: csv::Error| Error::Usage(format!("cannot write data/sources.csv: {e}"));
     w.write_record([
@@ -439,6 +518,25 @@ fn options(stamp: zip::DateTime, size: u64, path: &str) -> SimpleFileOptions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn partition_balances_sizes_and_keeps_every_input_once() {
+        let input = |size| Input {
+            role: "audit",
+            source: PathBuf::new(),
+            dest: String::new(),
+            size,
+            mtime: String::new(),
+        };
+        let inputs: Vec<Input> = [100, 1, 50, 50, 2].into_iter().map(input).collect();
+        let groups = partition(&inputs, 2);
+        // Largest first onto the lighter group (ties to the first): 100 | 50+50 | then 2 and 1.
+        assert_eq!(groups, vec![vec![0, 4], vec![1, 2, 3]]);
+        let mut all: Vec<usize> = partition(&inputs, 8).concat();
+        all.sort();
+        assert_eq!(all, [0, 1, 2, 3, 4]);
+        assert_eq!(partition(&[], 4), Vec::<Vec<usize>>::new());
+    }
 
     #[test]
     fn names_are_slugs() {
