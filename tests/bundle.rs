@@ -638,3 +638,57 @@ fn evidence_escaping_the_config_folder_is_refused() {
         "nothing written there"
     );
 }
+
+#[test]
+fn evaluation_artifacts_of_production_models_are_bundled() {
+    // A copy of the SQLite store with an evaluation table beside credit-risk-scorer's model card.
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    copy_dir(&fixture("mlflow/sqlite-3x"), &store);
+    let config = mlflow_config(tmp.path(), &store.join("mlflow.db"), "");
+    let doc = kpis_json(&config).json();
+    let credit = doc["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "credit-risk-scorer")
+        .unwrap();
+    let artifacts = PathBuf::from(credit["artifact_dir"].as_str().unwrap());
+    std::fs::write(
+        artifacts.join("eval_results_table.json"),
+        "{\"roc_auc\": 0.82}",
+    )
+    .unwrap();
+    let out = run(&[
+        "build",
+        "-c",
+        config.to_str().unwrap(),
+        "-o",
+        tmp.path().join("dist").to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let zip_path = PathBuf::from(out.stdout.lines().next().unwrap());
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let root = root_of(&zip_path);
+    let mut text = String::new();
+    zip.by_name(&format!(
+        "{root}/data/evidence/run-artifacts/credit-risk-scorer/eval_results_table.json"
+    ))
+    .expect("the evaluation artifact is in the bundle")
+    .read_to_string(&mut text)
+    .unwrap();
+    assert_eq!(text, "{\"roc_auc\": 0.82}");
+    // The model binary folder is not copied; the card is, once, under model-cards/.
+    let names: Vec<String> = zip.file_names().map(String::from).collect();
+    assert!(!names.iter().any(|n| n.contains("/MLmodel")), "{names:?}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("run-artifacts/credit-risk-scorer/model_card.md"))
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.ends_with("model-cards/credit-risk-scorer/model_card.md"))
+    );
+}

@@ -70,7 +70,7 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
             add("mlflow", file.clone(), dest)?;
         }
     }
-    for m in &doc.models {
+    for m in doc.models.iter().filter(|m| m.in_production) {
         if let Some(card) = &m.model_card {
             let card = PathBuf::from(card);
             let file = card
@@ -81,6 +81,17 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
                 "model-card",
                 card,
                 format!("evidence/model-cards/{}/{file}", m.name),
+            )?;
+        }
+        for file in evaluation_artifacts(m.artifact_dir.as_deref(), m.model_card.as_deref())? {
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            add(
+                "evaluation-artifact",
+                file,
+                format!("evidence/run-artifacts/{}/{name}", m.name),
             )?;
         }
     }
@@ -147,6 +158,26 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
             })
         })
         .collect()
+}
+
+/// The files at the top of a production model's source-run artifact folder: where
+/// `mlflow.log_artifact` and `mlflow.evaluate` put reports, tables and plots. Sub-folders (the
+/// logged model itself, with its binaries) are left out.
+fn evaluation_artifacts(dir: Option<&str>, card: Option<&str>) -> Result<Vec<PathBuf>> {
+    let Some(dir) = dir else {
+        return Ok(Vec::new());
+    };
+    let dir = Path::new(dir);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io("cannot list", dir, e))? {
+        let entry = entry.map_err(|e| Error::io("cannot list", dir, e))?;
+        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+        if is_file && card.is_none_or(|c| Path::new(c) != entry.path()) {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
 }
 
 /// Under the config's folder: `evidence/<relative path>`; elsewhere (named explicitly in the

@@ -33,6 +33,8 @@ pub struct ModelKpis {
     pub has_approval: Option<bool>,
     /// The model card file found, as a local path.
     pub model_card: Option<String>,
+    /// The source run's artifact folder, where it was found on this machine.
+    pub artifact_dir: Option<String>,
     /// `name@digest (source)` of each dataset input of the source run.
     pub datasets: Vec<String>,
     /// The configured evaluation metrics the source run has, with their latest values.
@@ -103,6 +105,7 @@ fn assess(
         kpis.has_code_lineage = Some(false);
         return kpis;
     };
+    kpis.artifact_dir = run.artifact_dir.as_ref().map(|d| d.display().to_string());
     kpis.model_card = run
         .artifact_dir
         .as_deref()
