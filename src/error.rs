@@ -57,6 +57,15 @@ pub enum Error {
         message: String,
     },
 
+    /// An inference-log extract could not be read, or a record was rejected under `--strict`.
+    #[error("{}{}: {message}", path.display(), line.map(|l| format!(":{l}")).unwrap_or_default())]
+    Logs {
+        path: PathBuf,
+        /// 1-based line in the file, when known.
+        line: Option<u64>,
+        message: String,
+    },
+
     /// An earlier baseline could not be read.
     #[error("baseline {}: {message}", path.display())]
     Baseline { path: PathBuf, message: String },

@@ -74,6 +74,15 @@ fn model_fields(m: &ModelKpis) -> Vec<(&'static str, String)> {
         ("has_evaluation", opt(m.has_evaluation)),
         ("has_code_lineage", opt(m.has_code_lineage)),
         ("has_approval", opt(m.has_approval)),
+        ("requests", opt(m.requests)),
+        ("error_rate", opt(m.error_rate)),
+        ("latency_p50_ms", opt(m.latency_p50_ms)),
+        ("latency_p95_ms", opt(m.latency_p95_ms)),
+        ("latency_p99_ms", opt(m.latency_p99_ms)),
+        ("logging_coverage", opt(m.logging_coverage)),
+        ("longest_gap_hours", opt(m.longest_gap_hours)),
+        ("unregistered_versions", m.unregistered_versions.join(";")),
+        ("score_psi", opt(m.score_psi)),
     ]
 }
 
@@ -103,6 +112,9 @@ pub fn table(doc: &Document) -> String {
     out.push_str(&kpi_table(&doc.portfolio, &doc.portfolio_high));
     out.push('\n');
     out.push_str(&model_table(&doc.models));
+    if !doc.log_files.is_empty() {
+        out.push_str(&operations_table(doc));
+    }
     if let Some(trend) = &doc.trend {
         let _ = writeln!(
             out,
@@ -210,6 +222,100 @@ pub fn table(doc: &Document) -> String {
             "\n{} warning(s), listed on stderr and in --format json",
             doc.warnings.len()
         );
+    }
+    out
+}
+
+/// Per production model figures from the logs, then the account of every log file.
+fn operations_table(doc: &Document) -> String {
+    let mut out = String::from("\nOperations (inference logs)\n");
+    let mut rows = vec![
+        [
+            "model",
+            "requests",
+            "errors",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "coverage",
+            "gap h",
+            "PSI",
+            "unregistered",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    let num = |v: Option<f64>, digits: usize| {
+        v.map(|v| format!("{v:.digits$}"))
+            .unwrap_or_else(|| "n/a".into())
+    };
+    for m in doc.models.iter().filter(|m| m.in_production) {
+        rows.push(vec![
+            m.name.clone(),
+            opt(m.requests),
+            pct(m.error_rate),
+            num(m.latency_p50_ms, 1),
+            num(m.latency_p95_ms, 1),
+            num(m.latency_p99_ms, 1),
+            pct(m.logging_coverage),
+            num(m.longest_gap_hours, 1),
+            num(m.score_psi, 3),
+            if m.unregistered_versions.is_empty() {
+                "-".into()
+            } else {
+                m.unregistered_versions.join(", ")
+            },
+        ]);
+    }
+    out.push_str(&render(&rows));
+    let _ = writeln!(out, "\nLog files read");
+    let mut rows = vec![
+        [
+            "file",
+            "format",
+            "records",
+            "accepted",
+            "outside period",
+            "rejected",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for f in &doc.log_files {
+        rows.push(vec![
+            f.path.clone(),
+            f.format.to_string(),
+            f.records.to_string(),
+            f.accepted.to_string(),
+            f.outside_period.to_string(),
+            f.rejected.to_string(),
+        ]);
+    }
+    out.push_str(&render(&rows));
+    if !doc.rejected.is_empty() {
+        let _ = writeln!(out, "\nRejected log records");
+        let mut rows = vec![
+            ["file", "reason", "count", "first line"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for r in &doc.rejected {
+            rows.push(vec![
+                r.source.clone(),
+                r.reason.to_string(),
+                r.count.to_string(),
+                opt(r.first_line),
+            ]);
+        }
+        out.push_str(&render(&rows));
+    }
+    if !doc.unknown_models_in_logs.is_empty() {
+        let _ = writeln!(out, "\nModels in the logs that no store registers");
+        let mut rows = vec![["model", "records"].map(String::from).to_vec()];
+        for u in &doc.unknown_models_in_logs {
+            rows.push(vec![u.model.clone(), u.records.to_string()]);
+        }
+        out.push_str(&render(&rows));
     }
     out
 }

@@ -151,13 +151,15 @@ fn sample_remediation_order_by_hand() {
     assert_eq!(
         ids,
         [
-            "triage-assistant:IR-01",      // critical, customers, 5 days
-            "triage-assistant:IR-06",      // critical, customers, 30
-            "support-chat-vendor:VA-10",   // critical, organisation, 90
-            "fraud-detector:VA-04",        // high, customers, 10
-            "credit-risk-scorer:VA-04",    // high, customers, 20
-            "fraud-detector:has_approval", // high (tier), customers, unknown days
+            "triage-assistant:IR-01",                     // critical, customers, 5 days
+            "triage-assistant:IR-06",                     // critical, customers, 30
+            "support-chat-vendor:VA-10",                  // critical, organisation, 90
+            "fraud-detector:VA-04",                       // high, customers, 10
+            "credit-risk-scorer:VA-04",                   // high, customers, 20
+            "credit-risk-scorer:unregistered_versions:3", // high (tier), customers, unknown days
+            "fraud-detector:has_approval",
             "fraud-detector:has_model_card",
+            "fraud-detector:logging_coverage", // 87/92 days < 95 %
             "triage-assistant:has_dataset_provenance",
             "triage-assistant:has_evaluation",
             "triage-assistant:IR-05",            // high, organisation, 14
@@ -167,13 +169,14 @@ fn sample_remediation_order_by_hand() {
             "marketing-propensity:has_code_lineage",
             "marketing-propensity:has_dataset_provenance",
             "marketing-propensity:has_model_card",
-            "triage-assistant:IR-11",           // medium, organisation, 45
-            "churn-predictor:has_code_lineage", // medium tier
+            "marketing-propensity:logging_coverage", // weekdays only: 66/92 days
+            "triage-assistant:IR-11",                // medium, organisation, 45
+            "churn-predictor:has_code_lineage",      // medium tier
             "churn-predictor:has_dataset_provenance",
             "credit-risk-scorer:VA-10", // low, team, 60
         ]
     );
-    assert_eq!(doc["remediation"][19]["rank"], 20);
+    assert_eq!(doc["remediation"][22]["rank"], 23);
     assert_eq!(doc["remediation"][0]["owner"], "platform-sre");
 }
 
@@ -244,8 +247,8 @@ fn baseline_from_an_earlier_kpi_document_gives_the_change() {
     )
     .unwrap();
     let doc = sample_json(&["--baseline", snapshot.to_str().unwrap()]);
-    assert_eq!(doc["trend"]["kpis"][5]["kpi"], "audit_coverage");
-    assert_eq!(doc["trend"]["kpis"][5]["change"], 0.4);
+    assert_eq!(doc["trend"]["kpis"][6]["kpi"], "audit_coverage");
+    assert_eq!(doc["trend"]["kpis"][6]["change"], 0.4);
     let garbage = tmp.path().join("garbage.json");
     std::fs::write(&garbage, "[1, 2]").unwrap();
     let out = run(&[

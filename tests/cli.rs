@@ -194,7 +194,7 @@ fn init_scaffolds_files_kpis_accepts_and_never_overwrites() {
 }
 
 #[test]
-fn configured_logs_are_not_silently_ignored() {
+fn a_log_glob_matching_nothing_is_warned_and_counts_as_no_records() {
     let tmp = tempfile::tempdir().unwrap();
     let store = fixture("mlflow/sqlite-3x/mlflow.db");
     let config = mlflow_config(
@@ -204,14 +204,36 @@ fn configured_logs_are_not_silently_ignored() {
     );
     let out = kpis_json(&config);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("inference-log KPIs are not implemented yet"),
-        "{}",
-        out.stderr
+    assert!(out.stderr.contains("logs/*.json"), "{}", out.stderr);
+    // Logs were expected and none were found: every production model logged nothing.
+    let doc = out.json();
+    let health = &doc["portfolio"]["logging_health"];
+    assert_eq!(
+        (health["value"].as_f64(), health["denominator"].as_u64()),
+        (Some(0.0), Some(5))
     );
     assert!(
-        out.json()["portfolio"].get("logging_health").is_none(),
-        "no figure without data"
+        doc["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["in_production"] == true)
+            .all(|m| m["requests"] == 0)
+    );
+}
+
+#[test]
+fn without_log_sources_the_log_kpis_are_na_not_zero() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = mlflow_config(tmp.path(), &fixture("mlflow/sqlite-3x/mlflow.db"), "");
+    let doc = kpis_json(&config).json();
+    assert!(doc["portfolio"]["logging_health"]["value"].is_null());
+    assert!(doc["portfolio"]["rejected_log_records_count"]["value"].is_null());
+    assert!(
+        doc["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["requests"].is_null() && m["logging_coverage"].is_null())
     );
 }

@@ -319,8 +319,19 @@ fn csv_output_has_every_figure() {
         out.stdout
             .contains("\nmodel,income-verifier,has_approval,,,,,\n")
     );
-    // 9 portfolio + 9 high-tier + 7 models × 10 fields, plus the header.
-    assert_eq!(out.stdout.lines().count(), 1 + 9 + 9 + 7 * 10);
+    // 11 portfolio + 11 high-tier + 7 models × 19 fields (10 inventory, 9 operational), plus the
+    // header.
+    assert_eq!(out.stdout.lines().count(), 1 + 11 + 11 + 7 * 19);
+    assert!(
+        out.stdout
+            .contains("\nportfolio,all,logging_health,0.6,0.95,false,3,5\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("\nmodel,credit-risk-scorer,unregistered_versions,3,,,,\n")
+    );
 }
 
 #[test]

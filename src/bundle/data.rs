@@ -16,7 +16,8 @@ use crate::output;
 /// One input file to copy into the bag.
 #[derive(Debug, Clone)]
 pub struct Input {
-    /// Why it is there: config, mlflow, model-card, audit, audit-evidence, exceptions.
+    /// Why it is there: config, mlflow, model-card, evaluation-artifact, audit, audit-evidence,
+    /// exceptions, log-extract.
     pub role: &'static str,
     pub source: PathBuf,
     /// Path under `data/`.
@@ -128,6 +129,11 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
                 add("audit-evidence", path, evidence_dest(&base, &real)?)?;
             }
         }
+    }
+    for file in &doc.log_files {
+        let path = PathBuf::from(&file.path);
+        let dest = evidence_dest(&base, &path)?;
+        add("log-extract", path, dest)?;
     }
     // A register mixes systems; a scoped bundle carries its own filtered copy (audits/exceptions.csv).
     if doc.scope.systems.is_empty() {

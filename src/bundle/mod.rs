@@ -66,7 +66,6 @@ struct Facts<'a> {
     fingerprint: Option<&'a str>,
     evidence: Vec<bag::Indexed>,
     sources: Vec<Source>,
-    daily_requests: Vec<()>,
 }
 
 #[derive(Serialize)]
@@ -129,7 +128,6 @@ impl Prepared<'_> {
                     sha256,
                 })
                 .collect(),
-            daily_requests: Vec::new(),
         };
         serde_json::to_vec_pretty(&facts)
             .map_err(|e| Error::Usage(format!("cannot serialise bundle facts: {e}")))

@@ -1,9 +1,10 @@
 //! Every configured source in, the parsed evidence out (`Evidence`), in the order data flows:
-//! MLflow stores, scored audits, the exceptions register (log extracts when their stage lands).
+//! MLflow stores, scored audits, the exceptions register, inference-log extracts.
 //! Ingestion only reads, validates and normalises; what the evidence means is decided in `kpi`.
 
 pub mod audits;
 pub mod exceptions;
+pub mod logs;
 pub mod mlflow;
 
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ pub struct Evidence {
     pub stores: Vec<mlflow::Store>,
     pub audits: Vec<audits::Audit>,
     pub exceptions: Vec<exceptions::Exception>,
+    pub logs: logs::LogData,
     /// Problems that did not stop ingestion; each names its file.
     pub warnings: Vec<String>,
 }
@@ -32,17 +34,12 @@ pub fn ingest(config: &Config) -> Result<Evidence> {
         .collect();
     let audits = audits::read_all(config, &mut warnings)?;
     let exceptions = exceptions::read_all(config, &mut warnings)?;
-    if !config.logs.is_empty() {
-        // Said out loud so that nobody reads the absence of logging KPIs as "no problem".
-        warnings.push(format!(
-            "sources.logs lists {} source(s), but inference-log KPIs are not implemented yet: no log was read",
-            config.logs.len()
-        ));
-    }
+    let logs = logs::read_all(config, &mut warnings)?;
     Ok(Evidence {
         stores,
         audits,
         exceptions,
+        logs,
         warnings,
     })
 }

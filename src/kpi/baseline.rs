@@ -1,6 +1,6 @@
 //! The monitoring baseline of SPEC §4 in both directions. `snapshot` takes the KPI document's
 //! figures as they are now — per production model `requests_per_day`, `error_rate`,
-//! `latency_p99_ms`, `score_mean`, `score_psi` (null until log KPIs land), and every portfolio KPI —
+//! `latency_p99_ms`, `score_mean`, `score_psi` (null without log sources), and every portfolio KPI —
 //! for `data/baseline/baseline.json`. `read` loads an earlier one: a `baseline.json`, or a whole
 //! `dossier kpis --format json` document (whose `baseline` key is that snapshot). `trend` gives each
 //! portfolio KPI's change since then.
@@ -52,6 +52,7 @@ pub struct KpiChange {
 pub fn snapshot(
     as_of: &str,
     period: (&str, &str),
+    days: i64,
     portfolio: &KpiTable,
     portfolio_high: &KpiTable,
     models: &[ModelKpis],
@@ -68,7 +69,16 @@ pub fn snapshot(
         models: models
             .iter()
             .filter(|m| m.in_production)
-            .map(|m| (m.name.clone(), ModelBaseline::default()))
+            .map(|m| {
+                let figures = ModelBaseline {
+                    requests_per_day: m.requests.map(|r| r as f64 / days.max(1) as f64),
+                    error_rate: m.error_rate,
+                    latency_p99_ms: m.latency_p99_ms,
+                    score_mean: m.score_mean,
+                    score_psi: m.score_psi,
+                };
+                (m.name.clone(), figures)
+            })
             .collect(),
     }
 }
@@ -134,6 +144,7 @@ mod tests {
         let base = snapshot(
             "2026-07-01",
             ("2026-04-01", "2026-06-30"),
+            91,
             &then,
             &then,
             &[],

@@ -41,6 +41,30 @@ pub struct ModelKpis {
     pub evaluation_metrics: BTreeMap<String, f64>,
     pub git_commit: Option<String>,
     pub approved_by: Option<String>,
+    /// Accepted log records of the period (null without log sources).
+    pub requests: Option<u64>,
+    /// Records with a status that is not a success value ÷ records with a status.
+    pub error_rate: Option<f64>,
+    pub latency_p50_ms: Option<f64>,
+    pub latency_p95_ms: Option<f64>,
+    pub latency_p99_ms: Option<f64>,
+    /// Days of the period with at least one record ÷ days in the period.
+    pub logging_coverage: Option<f64>,
+    /// Longest stretch without a record, period start and end as bounds.
+    pub longest_gap_hours: Option<f64>,
+    /// Versions seen in the logs that the registry does not have for this model.
+    pub unregistered_versions: Vec<String>,
+    pub score_psi: Option<f64>,
+    /// Mean score of the period (for the baseline).
+    pub score_mean: Option<f64>,
+    /// The error rate's denominator and numerator.
+    pub records_with_status: Option<u64>,
+    pub errors: Option<u64>,
+    pub days_with_records: Option<u64>,
+    /// Accepted records per day of the period, first day first.
+    pub daily_requests: Vec<u64>,
+    /// Records per version seen in the logs.
+    pub versions_in_logs: BTreeMap<String, u64>,
     /// Newest `assessed_on` among the audits of this model (on or before as_of).
     pub last_audit: Option<String>,
 }

@@ -7,6 +7,7 @@ pub mod audits;
 pub mod baseline;
 pub mod exceptions;
 pub mod inventory;
+pub mod operations;
 pub mod remediation;
 
 use std::collections::BTreeMap;
@@ -32,6 +33,12 @@ pub struct Document {
     pub audits: Vec<audits::AuditOut>,
     pub exceptions: Vec<exceptions::ExceptionOut>,
     pub remediation: Vec<remediation::Item>,
+    /// Log records of model names no store registers.
+    pub unknown_models_in_logs: Vec<operations::UnknownModel>,
+    /// Log records rejected, per file and reason.
+    pub rejected: Vec<crate::ingest::logs::Rejected>,
+    /// Every log file read with its account of records (an added key).
+    pub log_files: Vec<crate::ingest::logs::LogFile>,
     /// The MLflow stores read (an added key: what the inventory rests on).
     pub mlflow_sources: Vec<SourceOut>,
     /// This run's figures as `baseline.json` holds them (an added key).
@@ -152,6 +159,8 @@ struct Slice<'a> {
     models: Vec<&'a ModelKpis>,
     audits: Vec<&'a audits::AuditOut>,
     exceptions: Vec<&'a exceptions::ExceptionOut>,
+    logs_configured: bool,
+    rejected_records: u64,
 }
 
 fn portfolio(slice: &Slice<'_>, config: &Config) -> KpiTable {
@@ -164,6 +173,10 @@ fn portfolio(slice: &Slice<'_>, config: &Config) -> KpiTable {
         .filter(|m| m.in_production)
         .collect();
     let mut table = inventory_ratios(production.iter().copied(), targets);
+    table.push((
+        "logging_health".into(),
+        logging_health(&production, slice.logs_configured, config),
+    ));
     let as_of = config.as_of;
     let max_age = config.policy.audit_max_age_days;
     table.push((
@@ -193,7 +206,44 @@ fn portfolio(slice: &Slice<'_>, config: &Config) -> KpiTable {
             target("expired_open_exceptions_count"),
         ),
     ));
+    if slice.logs_configured {
+        table.push((
+            "rejected_log_records_count".into(),
+            count(slice.rejected_records, target("rejected_log_records_count")),
+        ));
+    } else {
+        table.push((
+            "rejected_log_records_count".into(),
+            na(target("rejected_log_records_count")),
+        ));
+    }
     KpiTable(table)
+}
+
+/// Share of production models whose logging coverage reaches the policy minimum; n/a without
+/// log sources (no logs read says nothing about logging).
+fn logging_health(production: &[&ModelKpis], configured: bool, config: &Config) -> Kpi {
+    let target = config.policy.targets.get("logging_health").copied();
+    if !configured {
+        return na(target);
+    }
+    let min = config.policy.logging_min_coverage;
+    let healthy = production
+        .iter()
+        .filter(|m| m.logging_coverage.is_some_and(|c| c >= min))
+        .count();
+    ratio(healthy as u64, production.len() as u64, target)
+}
+
+/// A KPI that could not be computed at all.
+fn na(target: Option<f64>) -> Kpi {
+    Kpi {
+        value: None,
+        target,
+        met: None,
+        numerator: None,
+        denominator: None,
+    }
 }
 
 pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
@@ -217,6 +267,17 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
     for m in &mut models {
         m.last_audit = audits::last_audit(&audits, &m.name);
     }
+    let registered = operations::registered_versions(&evidence.stores);
+    let unknown_models_in_logs =
+        operations::apply(&evidence.logs, config.period, &mut models, &registered)?;
+    for u in &unknown_models_in_logs {
+        warnings.push(format!(
+            "{} log record(s) in the period name model `{}`, which no MLflow store registers",
+            u.records, u.model
+        ));
+    }
+    let logs_configured = evidence.logs.configured;
+    let rejected_records: u64 = evidence.logs.rejected.iter().map(|r| r.count).sum();
     let high: Vec<&str> = models
         .iter()
         .filter(|m| m.in_production && m.risk_tier == "high")
@@ -226,6 +287,8 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
         models: models.iter().collect(),
         audits: audits.iter().collect(),
         exceptions: exceptions.iter().collect(),
+        logs_configured,
+        rejected_records,
     };
     let high_slice = Slice {
         models: models.iter().filter(|m| m.risk_tier == "high").collect(),
@@ -237,10 +300,17 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
             .iter()
             .filter(|e| high.contains(&e.system.as_str()))
             .collect(),
+        logs_configured,
+        rejected_records,
     };
     let portfolio_all = portfolio(&all, config);
     let portfolio_high = portfolio(&high_slice, config);
-    let remediation = remediation::build(&models, &audits, &exceptions);
+    let remediation = remediation::build(
+        &models,
+        &audits,
+        &exceptions,
+        logs_configured.then_some(config.policy.logging_min_coverage),
+    );
     let (start, end) = (
         config.period.start.to_string(),
         config.period.end.to_string(),
@@ -249,6 +319,7 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
     let snapshot = baseline::snapshot(
         &as_of,
         (&start, &end),
+        config.period.days(),
         &portfolio_all,
         &portfolio_high,
         &models,
@@ -286,6 +357,9 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
         audits,
         exceptions,
         remediation,
+        unknown_models_in_logs,
+        rejected: evidence.logs.rejected.clone(),
+        log_files: evidence.logs.files.clone(),
         baseline: snapshot,
         trend,
         warnings,

@@ -1,7 +1,7 @@
 //! Findings in, the prioritised remediation list of SPEC §4 out. One item per failing control of a
 //! latest audit, per missing `has_*` fact of a production model, and per expired exception still
-//! open at `as_of` (items for low logging coverage and unregistered versions join when the log
-//! stage lands). Order: severity (critical > high > medium > low), blast radius (customers >
+//! open at `as_of`, and, when logs were read, per production model under the logging minimum and
+//! per unregistered version seen. Order: severity (critical > high > medium > low), blast radius (customers >
 //! organisation > team > none), fix_days ascending, then id; an unknown value sorts after every
 //! known one. Ranks are 1-based.
 
@@ -46,7 +46,13 @@ const MODEL_FACTS: [(&str, &str); 5] = [
     ),
 ];
 
-pub fn build(models: &[ModelKpis], audits: &[AuditOut], exceptions: &[ExceptionOut]) -> Vec<Item> {
+/// `logging_min`: the policy's minimum logging coverage, when log sources were read.
+pub fn build(
+    models: &[ModelKpis],
+    audits: &[AuditOut],
+    exceptions: &[ExceptionOut],
+    logging_min: Option<f64>,
+) -> Vec<Item> {
     let mut items = Vec::new();
     for audit in audits {
         for c in audit.controls.iter().filter(|c| c.status == "fail") {
@@ -91,6 +97,9 @@ pub fn build(models: &[ModelKpis], audits: &[AuditOut], exceptions: &[ExceptionO
             }
         }
     }
+    for m in models.iter().filter(|m| m.in_production) {
+        items.extend(log_findings(m, logging_min));
+    }
     for e in exceptions.iter().filter(|e| e.expired && e.open_at_as_of) {
         let model = models
             .iter()
@@ -114,6 +123,49 @@ pub fn build(models: &[ModelKpis], audits: &[AuditOut], exceptions: &[ExceptionO
     }
     sort(&mut items);
     items
+}
+
+/// Low logging coverage and each unregistered version seen: model-level items.
+fn log_findings(m: &ModelKpis, logging_min: Option<f64>) -> Vec<Item> {
+    let item = |id: String, source: &str, finding: String| Item {
+        rank: 0,
+        id,
+        system: m.name.clone(),
+        source: source.to_string(),
+        finding,
+        severity: Some(tier_severity(&m.risk_tier)),
+        blast_radius: Some(tier_blast_radius(&m.risk_tier)),
+        fix_days: None,
+        owner: None,
+    };
+    let mut out = Vec::new();
+    if let (Some(min), Some(coverage)) = (logging_min, m.logging_coverage)
+        && coverage < min
+    {
+        out.push(item(
+            format!("{}:logging_coverage", m.name),
+            "logging_coverage",
+            format!(
+                "{}: inference records on {} of the period's days ({:.1}%, minimum {:.1}%)",
+                m.name,
+                m.days_with_records.unwrap_or(0),
+                coverage * 100.0,
+                min * 100.0
+            ),
+        ));
+    }
+    for v in &m.unregistered_versions {
+        let records = m.versions_in_logs.get(v).copied().unwrap_or(0);
+        out.push(item(
+            format!("{}:unregistered_versions:{v}", m.name),
+            "unregistered_versions",
+            format!(
+                "{}: {records} inference record(s) from version {v}, which the registry does not have",
+                m.name
+            ),
+        ));
+    }
+    out
 }
 
 fn model_fact(m: &ModelKpis, field: &str) -> Option<bool> {
@@ -230,7 +282,7 @@ mod tests {
         m.risk_tier = "high".into();
         m.has_model_card = Some(false);
         m.has_approval = Some(true);
-        let items = build(&[m], &[], &[]);
+        let items = build(&[m], &[], &[], None);
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].id, "fraud:has_model_card");
         assert_eq!(
