@@ -303,6 +303,16 @@ fn every_reject_reason_is_counted_with_its_line() {
     assert_eq!(doc["log_files"][0]["records"], 9, "nine non-blank lines");
     assert_eq!(doc["portfolio"]["rejected_log_records_count"]["value"], 7.0);
 
+    // Read in slices of 40 bytes (most lines are longer), the same records and lines come out.
+    let sliced = dossier()
+        .env("DOSSIER_LOG_SLICE_BYTES", "40")
+        .args(["kpis", "-c", config.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(sliced.status.code(), Some(0));
+    let sliced: Value = serde_json::from_slice(&sliced.stdout).unwrap();
+    assert_eq!(sliced, doc);
+
     // --strict: the first rejected record is an error naming the file and line.
     let strict = kpis(&config, &["--strict"]);
     assert_eq!(strict.code, 1);

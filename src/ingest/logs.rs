@@ -4,6 +4,8 @@
 //! rejected with a reason, and the three add up to what the file holds. Polars scans the files
 //! lazily with only the mapped fields projected, and one streaming query feeds both the reject
 //! counts and the accepted records, so memory follows those columns, not the size of the file.
+//! JSON-lines files reach Polars in 64 MiB slices of whole lines, because a file Polars scans is
+//! memory-mapped and every page it has touched stays resident until the scan ends.
 //! A line that is not JSON at all is found by a second, line-by-line pass over that file only
 //! (Polars refuses the whole file), counted with its line number, and the rest is read as usual.
 
@@ -195,18 +197,77 @@ fn detect_format(path: &Path) -> Result<LogFormat> {
 /// One streaming query over every file: per (file, code) counts with the first row of each, and
 /// the accepted records of the period.
 fn scan_all(config: &Config, inputs: &[Input]) -> Result<(DataFrame, DataFrame)> {
-    if inputs.is_empty() {
-        return Ok((empty_counts(), empty_records()));
-    }
     let (start, end) = period_bounds_ns(config.period);
-    let mut frames = Vec::new();
+    let mut out = Collected::default();
+    let mut whole_files = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let source = &config.logs[input.source];
-        let lf = scan_file(input, source)?;
-        frames.push(canonical(lf, source, i as u32, start, end));
+        if !is_json(input.format) {
+            let lf = scan_file(input, source, None)?;
+            whole_files.push(canonical(lf, source, i as u32, start, end));
+            continue;
+        }
+        // Polars memory-maps a file it scans, and every page it touches stays resident until
+        // the scan ends; feeding it slices of whole lines keeps memory to one slice.
+        let path = scan_path(input);
+        let mut slices = LineSlices::open(&path, slice_bytes())?;
+        while let Some((bytes, rows)) = slices.next_slice()? {
+            let lf = scan_file(input, source, Some((bytes, slices.rows_before)))?;
+            let lf = canonical(lf, source, i as u32, start, end);
+            collect_into(config, inputs, vec![lf], &mut out)?;
+            slices.rows_before += rows;
+        }
     }
-    let all = concat(frames, UnionArgs::default()).map_err(|e| polars_error(inputs, e))?;
-    let mut all = all;
+    if !whole_files.is_empty() {
+        collect_into(config, inputs, whole_files, &mut out)?;
+    }
+    out.finish(inputs)
+}
+
+/// How much of a JSON-lines file Polars is given at a time: 64 MiB, or
+/// `DOSSIER_LOG_SLICE_BYTES` (for tests that cross slice boundaries on small files).
+fn slice_bytes() -> usize {
+    std::env::var("DOSSIER_LOG_SLICE_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(64 << 20)
+}
+
+/// The reject counts and accepted records of every scan so far.
+#[derive(Default)]
+struct Collected {
+    counts: Vec<DataFrame>,
+    records: Option<DataFrame>,
+}
+
+impl Collected {
+    /// Counts summed over the slices of a file; records appended chunk by chunk, never copied.
+    fn finish(self, inputs: &[Input]) -> Result<(DataFrame, DataFrame)> {
+        let records = self.records.unwrap_or_else(empty_records);
+        if self.counts.is_empty() {
+            return Ok((empty_counts(), records));
+        }
+        let frames: Vec<LazyFrame> = self.counts.into_iter().map(DataFrame::lazy).collect();
+        let counts = concat(frames, UnionArgs::default())
+            .and_then(|lf| {
+                lf.group_by([col("file"), col("code")])
+                    .agg([col("n").sum(), col("first_row").min()])
+                    .collect()
+            })
+            .map_err(|e| polars_error(inputs, e))?;
+        Ok((counts, records))
+    }
+}
+
+/// One streaming query over `frames`: per-file reject counts and the accepted records.
+fn collect_into(
+    config: &Config,
+    inputs: &[Input],
+    frames: Vec<LazyFrame>,
+    out: &mut Collected,
+) -> Result<()> {
+    let mut all = concat(frames, UnionArgs::default()).map_err(|e| polars_error(inputs, e))?;
     if !config.scope.systems.is_empty() {
         // A scoped request sees the named systems' records, and rejects no system can be told for.
         let in_scope = config
@@ -217,22 +278,102 @@ fn scan_all(config: &Config, inputs: &[Input]) -> Result<(DataFrame, DataFrame)>
             .fold(col("model").is_null(), |a, b| a.or(b));
         all = all.filter(in_scope);
     }
-    let counts = all
-        .clone()
-        .group_by([col("file"), col("code")])
-        .agg([len().alias("n"), col("row").min().alias("first_row")]);
+    let counts = all.clone().group_by([col("file"), col("code")]).agg([
+        len().cast(DataType::UInt64).alias("n"),
+        col("row").min().alias("first_row"),
+    ]);
     let accepted = all
         .filter(col("code").eq(lit(0u32)))
         .select(RECORD_COLUMNS.map(col));
-    let mut out = LazyFrame::collect_all_with_engine(
+    let mut frames = LazyFrame::collect_all_with_engine(
         vec![counts.logical_plan, accepted.logical_plan],
         Engine::Streaming,
         OptFlags::default(),
     )
     .map_err(|e| polars_error(inputs, e))?;
-    let records = out.pop().unwrap_or_else(empty_records);
-    let counts = out.pop().unwrap_or_else(empty_counts);
-    Ok((counts, records))
+    if let Some(records) = frames.pop() {
+        match out.records.as_mut() {
+            Some(all) => {
+                all.vstack_mut_owned(records)
+                    .map_err(|e| polars_error(inputs, e))?;
+            }
+            None => out.records = Some(records),
+        }
+    }
+    out.counts.extend(frames.pop());
+    Ok(())
+}
+
+/// A JSON-lines file as consecutive slices of whole lines, each with its count of non-blank
+/// lines (the rows Polars sees).
+struct LineSlices {
+    file: std::fs::File,
+    path: PathBuf,
+    size: usize,
+    carry: Vec<u8>,
+    done: bool,
+    rows_before: u64,
+}
+
+impl LineSlices {
+    fn open(path: &Path, size: usize) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            size,
+            carry: Vec::new(),
+            done: false,
+            rows_before: 0,
+        })
+    }
+
+    fn next_slice(&mut self) -> Result<Option<(Vec<u8>, u64)>> {
+        use std::io::Read;
+        if self.done {
+            return Ok(None);
+        }
+        let mut buf = std::mem::take(&mut self.carry);
+        let want = buf.len() + self.size;
+        buf.reserve(self.size);
+        while buf.len() < want {
+            let n = (&mut self.file)
+                .take((want - buf.len()) as u64)
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::io("cannot read", &self.path, e))?;
+            if n == 0 {
+                self.done = true;
+                break;
+            }
+        }
+        if !self.done {
+            // Keep the unfinished last line for the next slice; a slice without a line end is
+            // one very long line, and grows until it has one.
+            match buf.iter().rposition(|&b| b == b'\n') {
+                Some(i) => self.carry = buf.split_off(i + 1),
+                None => {
+                    self.carry = buf;
+                    return self.next_slice();
+                }
+            }
+        }
+        let rows = buf
+            .split(|&b| b == b'\n')
+            .filter(|line| !trim_line(line).is_empty())
+            .count() as u64;
+        if rows == 0 && self.done {
+            return Ok(None);
+        }
+        Ok(Some((buf, rows)))
+    }
+}
+
+fn scan_path(input: &Input) -> PathBuf {
+    input
+        .cleaned
+        .as_ref()
+        .map(|c| c.path().to_path_buf())
+        .unwrap_or_else(|| input.path.clone())
 }
 
 const RECORD_COLUMNS: [&str; 7] = [
@@ -288,16 +429,17 @@ pub fn period_bounds_ns(period: Period) -> (i64, i64) {
 
 /// The raw fields of one file as columns `row`, `ts_raw`, `model`, `version`, `latency_raw`,
 /// `status`, `score_raw`.
-fn scan_file(input: &Input, source: &LogSource) -> Result<LazyFrame> {
-    let path = input
-        .cleaned
-        .as_ref()
-        .map(|c| c.path().to_path_buf())
-        .unwrap_or_else(|| input.path.clone());
+/// A JSON-lines file comes as a slice of its lines and the number of rows before the slice.
+fn scan_file(
+    input: &Input,
+    source: &LogSource,
+    slice: Option<(Vec<u8>, u64)>,
+) -> Result<LazyFrame> {
+    let path = scan_path(input);
     let pl_path = PlRefPath::new(path.to_string_lossy().as_ref());
     let row_index = Some(RowIndex {
         name: "row".into(),
-        offset: 0,
+        offset: slice.as_ref().map_or(0, |s| s.1 as IdxSize),
     });
     let fields = field_list(&source.fields);
     let lf = match input.format {
@@ -311,7 +453,15 @@ fn scan_file(input: &Input, source: &LogSource) -> Result<LazyFrame> {
                 line: None,
                 message,
             })?;
-            let lf = LazyJsonLineReader::new(pl_path)
+            let reader = match slice {
+                Some((bytes, _)) => {
+                    LazyJsonLineReader::new_with_sources(ScanSources::Buffers(Arc::from([
+                        polars_buffer::Buffer::from_vec(bytes),
+                    ])))
+                }
+                None => LazyJsonLineReader::new(pl_path),
+            };
+            let lf = reader
                 .with_schema(Some(Arc::new(schema)))
                 .with_ignore_errors(true)
                 .with_row_index(row_index)
@@ -638,8 +788,9 @@ fn set_aside_bad_lines(input: &mut Input) -> Result<bool> {
     let file = std::fs::File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
     let mut reader = BufReader::new(file);
     let mut bad = Vec::new();
-    let mut copy: Option<tempfile::NamedTempFile> = None;
-    let mut good_so_far: Vec<u8> = Vec::new();
+    let mut copy: Option<std::io::BufWriter<tempfile::NamedTempFile>> = None;
+    // Bytes before the first bad line, copied as they are once there is one.
+    let mut good_prefix = 0u64;
     let mut buf = Vec::new();
     let mut line_no = 0u64;
     loop {
@@ -653,6 +804,9 @@ fn set_aside_bad_lines(input: &mut Input) -> Result<bool> {
         line_no += 1;
         let text = trim_line(&buf);
         if text.is_empty() {
+            if copy.is_none() {
+                good_prefix += n as u64;
+            }
             continue;
         }
         let ok = serde_json::from_slice::<serde_json::Value>(text).is_ok();
@@ -661,10 +815,11 @@ fn set_aside_bad_lines(input: &mut Input) -> Result<bool> {
             if copy.is_none() {
                 let mut tmp = tempfile::NamedTempFile::new()
                     .map_err(|e| Error::io("cannot create a temporary file for", &path, e))?;
-                tmp.write_all(&good_so_far)
+                let prefix =
+                    std::fs::File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+                std::io::copy(&mut std::io::Read::take(prefix, good_prefix), &mut tmp)
                     .map_err(|e| Error::io("cannot write a temporary copy of", &path, e))?;
-                good_so_far = Vec::new();
-                copy = Some(tmp);
+                copy = Some(std::io::BufWriter::with_capacity(1 << 20, tmp));
             }
             continue;
         }
@@ -674,14 +829,17 @@ fn set_aside_bad_lines(input: &mut Input) -> Result<bool> {
                     .and_then(|_| tmp.write_all(b"\n"))
                     .map_err(|e| Error::io("cannot write a temporary copy of", &path, e))?;
             }
-            None => {
-                good_so_far.extend_from_slice(text);
-                good_so_far.push(b'\n');
-            }
+            None => good_prefix += n as u64,
         }
     }
     input.bad_lines = bad;
-    input.cleaned = copy;
+    input.cleaned =
+        match copy {
+            Some(w) => Some(w.into_inner().map_err(|e| {
+                Error::io("cannot write a temporary copy of", &path, e.into_error())
+            })?),
+            None => None,
+        };
     Ok(!input.bad_lines.is_empty())
 }
 
@@ -864,5 +1022,26 @@ mod tests {
         ];
         let schema = json_schema(&ok).unwrap();
         assert_eq!(schema.len(), 1);
+    }
+
+    #[test]
+    fn line_slices_cover_the_file_in_whole_lines() {
+        // 7 lines, 5 of them non-blank; the last has no line end; one is longer than a slice.
+        let text = b"{\"a\":1}\n\n{\"a\":2}\r\n{\"long\":\"xxxxxxxxxxxxxxxxxxxx\"}\n  \n{\"a\":3}\n{\"a\":4}";
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(text).unwrap();
+        for size in [1, 5, 12, 1000] {
+            let mut slices = LineSlices::open(tmp.path(), size).unwrap();
+            let (mut joined, mut rows) = (Vec::new(), 0);
+            while let Some((bytes, n)) = slices.next_slice().unwrap() {
+                if !slices.done {
+                    assert_eq!(bytes.last(), Some(&b'\n'), "slice size {size}");
+                }
+                joined.extend_from_slice(&bytes);
+                rows += n;
+            }
+            assert_eq!(joined, text, "slice size {size}");
+            assert_eq!(rows, 5, "slice size {size}");
+        }
     }
 }

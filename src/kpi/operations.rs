@@ -132,38 +132,35 @@ fn compute(records: &DataFrame, period: Period) -> PolarsResult<BTreeMap<String,
                 .alias("day"),
         );
     let sorted_ts = col("ts").sort(SortOptions::default());
-    let per_model = lf
-        .clone()
-        .group_by([col("model")])
-        .agg([
-            len().cast(DataType::UInt64).alias("requests"),
-            col("has_status")
-                .sum()
-                .cast(DataType::UInt64)
-                .alias("with_status"),
-            col("is_error").sum().cast(DataType::UInt64).alias("errors"),
-            quantile("latency", 0.50).alias("p50"),
-            quantile("latency", 0.95).alias("p95"),
-            quantile("latency", 0.99).alias("p99"),
-            col("score").mean().alias("score_mean"),
-            col("ts").min().alias("first_ts"),
-            col("ts").max().alias("last_ts"),
-            (sorted_ts.clone() - sorted_ts.shift(lit(1)))
-                .max()
-                .alias("max_inner_gap"),
-        ])
-        .collect()?;
+    let per_model = lf.clone().group_by([col("model")]).agg([
+        len().cast(DataType::UInt64).alias("requests"),
+        col("has_status")
+            .sum()
+            .cast(DataType::UInt64)
+            .alias("with_status"),
+        col("is_error").sum().cast(DataType::UInt64).alias("errors"),
+        quantile("latency", 0.50).alias("p50"),
+        quantile("latency", 0.95).alias("p95"),
+        quantile("latency", 0.99).alias("p99"),
+        col("score").mean().alias("score_mean"),
+        col("ts").min().alias("first_ts"),
+        col("ts").max().alias("last_ts"),
+        (sorted_ts.clone() - sorted_ts.shift(lit(1)))
+            .max()
+            .alias("max_inner_gap"),
+    ]);
+    let per_model = stream(per_model)?;
     let daily = lf
         .clone()
         .group_by([col("model"), col("day")])
-        .agg([len().cast(DataType::UInt64).alias("n")])
-        .collect()?;
+        .agg([len().cast(DataType::UInt64).alias("n")]);
+    let daily = stream(daily)?;
     let versions = lf
         .clone()
         .filter(col("version").is_not_null())
         .group_by([col("model"), col("version")])
-        .agg([len().cast(DataType::UInt64).alias("n")])
-        .collect()?;
+        .agg([len().cast(DataType::UInt64).alias("n")]);
+    let versions = stream(versions)?;
 
     let mut out: BTreeMap<String, Figures> = BTreeMap::new();
     let model = per_model.column("model")?.str()?.clone();
@@ -221,6 +218,17 @@ fn compute(records: &DataFrame, period: Period) -> PolarsResult<BTreeMap<String,
         }
     }
     Ok(out)
+}
+
+/// Collect with the streaming engine, which frees each morsel of input as it goes.
+fn stream(lf: LazyFrame) -> PolarsResult<DataFrame> {
+    let mut out = LazyFrame::collect_all_with_engine(
+        vec![lf.logical_plan],
+        Engine::Streaming,
+        OptFlags::default(),
+    )?;
+    out.pop()
+        .ok_or_else(|| polars_err!(ComputeError: "the streaming engine returned no result"))
 }
 
 fn quantile(column: &str, q: f64) -> Expr {
@@ -285,8 +293,8 @@ fn psi(lf: LazyFrame, period: Period, start: i64, end: i64) -> PolarsResult<Vec<
         )
         .with_column(bin.cast(DataType::UInt32).alias("bin"))
         .group_by([col("model"), col("window"), col("bin")])
-        .agg([len().cast(DataType::UInt64).alias("n")])
-        .collect()?;
+        .agg([len().cast(DataType::UInt64).alias("n")]);
+    let counts = stream(counts)?;
     let model = counts.column("model")?.str()?.clone();
     let win = counts.column("window")?.u32()?.clone();
     let bins = counts.column("bin")?.u32()?.clone();
