@@ -228,7 +228,14 @@ impl Staged {
                     .get(&i.dest)
                     .map(|(h, _)| h.clone())
                     .unwrap_or_default();
-                (i.role.to_string(), i.source.display().to_string(), hash)
+                match &i.origin {
+                    Some(o) => (
+                        i.role.to_string(),
+                        o.path.display().to_string(),
+                        o.sha256.clone(),
+                    ),
+                    None => (i.role.to_string(), i.source.display().to_string(), hash),
+                }
             })
             .collect()
     }
@@ -414,11 +421,16 @@ fn sources_csv(
             .get(&i.dest)
             .map(|(h, _)| h.clone())
             .unwrap_or_default();
+        // An excerpt is described by the file it was cut from; the manifest has its own hash.
+        let (path, size, hash) = match &i.origin {
+            Some(o) => (&o.path, o.size, o.sha256.clone()),
+            None => (&i.source, i.size, hash),
+        };
         w.write_record([
             i.role,
-            &i.source.display().to_string(),
+            &path.display().to_string(),
             &format!("data/{}", i.dest),
-            &i.size.to_string(),
+            &size.to_string(),
             &i.mtime,
             &hash,
         ])
@@ -527,6 +539,8 @@ mod tests {
             dest: String::new(),
             size,
             mtime: String::new(),
+            origin: None,
+            excerpt: None,
         };
         let inputs: Vec<Input> = [100, 1, 50, 50, 2].into_iter().map(input).collect();
         let groups = partition(&inputs, 2);

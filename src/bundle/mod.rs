@@ -9,6 +9,7 @@
 
 mod bag;
 mod data;
+mod excerpt;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -55,6 +56,7 @@ pub struct Prepared<'a> {
     staged: bag::Staged,
     kpis_json: Vec<u8>,
     fingerprint: Option<String>,
+    request_index: Vec<data::IndexRow>,
 }
 
 /// What the report template receives about the bundle, as `/bundle.json` (docs/report-data.md).
@@ -66,6 +68,8 @@ struct Facts<'a> {
     fingerprint: Option<&'a str>,
     evidence: Vec<bag::Indexed>,
     sources: Vec<Source>,
+    /// Regulator requests only (a scope or a request id); empty otherwise.
+    request_index: &'a [data::IndexRow],
 }
 
 #[derive(Serialize)]
@@ -86,13 +90,40 @@ pub fn prepare<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
             });
         }
     }
-    let inputs = data::collect_inputs(req.config, req.evidence, req.doc)?;
+    let mut inputs = data::collect_inputs(req.config, req.evidence, req.doc)?;
     refuse_source_folders(req.out_dir, &inputs, req.evidence)?;
     let kpis_json = output::json(req.doc)?.into_bytes();
-    let generated = data::generated_files(req.doc, &kpis_json)?;
+    let mut generated = data::generated_files(req.evidence, req.doc, &kpis_json)?;
+    // A regulator request (a scope or a request id) gets an index of what each file evidences.
+    let scope = &req.doc.scope;
+    let request_index = if scope.systems.is_empty() && scope.request_id.is_none() {
+        Vec::new()
+    } else {
+        let mut rows = data::request_index(req.config, req.evidence, req.doc, &inputs, &generated);
+        rows.push(data::IndexRow {
+            path: "data/request-index.csv".into(),
+            system: String::new(),
+            evidences: "request index",
+            detail: "this index".into(),
+        });
+        rows.push(data::IndexRow {
+            path: "data/report/report.pdf".into(),
+            system: String::new(),
+            evidences: "report",
+            detail: "the signed audit report".into(),
+        });
+        rows.sort_by(|a, b| a.path.cmp(&b.path));
+        generated.push((
+            "request-index.csv".to_string(),
+            data::request_index_csv(&rows)?,
+        ));
+        rows
+    };
     let fingerprint = req.key.map(|k| k.fingerprint()).transpose()?;
     std::fs::create_dir_all(req.out_dir).map_err(|e| Error::io("cannot create", req.out_dir, e))?;
+    let excerpts = data::cut_excerpts(&mut inputs, req.out_dir)?;
     let staged = bag::stage(&name, req.out_dir, inputs, generated, req.build_time)?;
+    drop(excerpts);
     Ok(Prepared {
         req,
         name,
@@ -101,6 +132,7 @@ pub fn prepare<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
         staged,
         kpis_json,
         fingerprint,
+        request_index,
     })
 }
 
@@ -128,6 +160,7 @@ impl Prepared<'_> {
                     sha256,
                 })
                 .collect(),
+            request_index: &self.request_index,
         };
         serde_json::to_vec_pretty(&facts)
             .map_err(|e| Error::Usage(format!("cannot serialise bundle facts: {e}")))

@@ -56,6 +56,15 @@ pub struct LogFile {
     pub accepted: u64,
     pub outside_period: u64,
     pub rejected: u64,
+    /// In a scoped build, the rows (0-based, as Polars numbers them) of the in-scope records
+    /// accepted in the period: what goes into the bundle's excerpt of this file.
+    #[serde(skip)]
+    pub scoped_rows: Option<Vec<u64>>,
+    #[serde(skip)]
+    pub format_kind: Option<LogFormat>,
+    /// The lines Polars could not read (not JSON), which an excerpt must skip as it did.
+    #[serde(skip)]
+    pub bad_lines: Vec<u64>,
 }
 
 /// SPEC §4 `rejected[]`: records of one file rejected for one reason.
@@ -101,7 +110,7 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
             });
         }
     }
-    let (counts, records) = match scan_all(config, &inputs) {
+    let (counts, records, rows) = match scan_all(config, &inputs) {
         Ok(out) => out,
         Err(first) => {
             // Polars stops at the first line that is not JSON; find such lines, set them aside and
@@ -117,6 +126,11 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
         }
     };
     let (mut files, mut rejected) = account(&inputs, &counts)?;
+    if !config.scope.systems.is_empty() {
+        for (i, file) in files.iter_mut().enumerate() {
+            file.scoped_rows = Some(rows.get(&(i as u32)).cloned().unwrap_or_default());
+        }
+    }
     if !config.scope.systems.is_empty() {
         // Only files holding records of the named systems belong to a scoped account.
         files.retain(|f| f.accepted + f.outside_period > 0);
@@ -196,7 +210,7 @@ fn detect_format(path: &Path) -> Result<LogFormat> {
 
 /// One streaming query over every file: per (file, code) counts with the first row of each, and
 /// the accepted records of the period.
-fn scan_all(config: &Config, inputs: &[Input]) -> Result<(DataFrame, DataFrame)> {
+fn scan_all(config: &Config, inputs: &[Input]) -> Result<Scanned> {
     let (start, end) = period_bounds_ns(config.period);
     let mut out = Collected::default();
     let mut whole_files = Vec::new();
@@ -239,14 +253,17 @@ fn slice_bytes() -> usize {
 struct Collected {
     counts: Vec<DataFrame>,
     records: Option<DataFrame>,
+    /// Scoped builds only: `file`, `row` of every accepted in-scope record.
+    rows: Vec<DataFrame>,
 }
 
 impl Collected {
     /// Counts summed over the slices of a file; records appended chunk by chunk, never copied.
-    fn finish(self, inputs: &[Input]) -> Result<(DataFrame, DataFrame)> {
+    fn finish(self, inputs: &[Input]) -> Result<Scanned> {
+        let rows = scoped_rows(inputs, &self.rows)?;
         let records = self.records.unwrap_or_else(empty_records);
         if self.counts.is_empty() {
-            return Ok((empty_counts(), records));
+            return Ok((empty_counts(), records, rows));
         }
         let frames: Vec<LazyFrame> = self.counts.into_iter().map(DataFrame::lazy).collect();
         let counts = concat(frames, UnionArgs::default())
@@ -256,8 +273,32 @@ impl Collected {
                     .collect()
             })
             .map_err(|e| polars_error(inputs, e))?;
-        Ok((counts, records))
+        Ok((counts, records, rows))
     }
+}
+
+/// Reject counts, accepted records, and (scoped builds) the in-scope rows of each input.
+type Scanned = (DataFrame, DataFrame, BTreeMap<u32, Vec<u64>>);
+
+fn scoped_rows(inputs: &[Input], frames: &[DataFrame]) -> Result<BTreeMap<u32, Vec<u64>>> {
+    let mut out: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
+    for df in frames {
+        let file = df.column("file").and_then(|c| c.u32().cloned());
+        let row = df.column("row").and_then(|c| c.u64().cloned());
+        let (file, row) = match (file, row) {
+            (Ok(f), Ok(r)) => (f, r),
+            (Err(e), _) | (_, Err(e)) => return Err(polars_error(inputs, e)),
+        };
+        for (f, r) in file.iter().zip(row.iter()) {
+            if let (Some(f), Some(r)) = (f, r) {
+                out.entry(f).or_default().push(r);
+            }
+        }
+    }
+    for rows in out.values_mut() {
+        rows.sort_unstable();
+    }
+    Ok(out)
 }
 
 /// One streaming query over `frames`: per-file reject counts and the accepted records.
@@ -282,15 +323,23 @@ fn collect_into(
         len().cast(DataType::UInt64).alias("n"),
         col("row").min().alias("first_row"),
     ]);
-    let accepted = all
-        .filter(col("code").eq(lit(0u32)))
-        .select(RECORD_COLUMNS.map(col));
-    let mut frames = LazyFrame::collect_all_with_engine(
-        vec![counts.logical_plan, accepted.logical_plan],
-        Engine::Streaming,
-        OptFlags::default(),
-    )
-    .map_err(|e| polars_error(inputs, e))?;
+    let accepted = all.filter(col("code").eq(lit(0u32)));
+    let mut plans = vec![
+        counts.logical_plan,
+        accepted
+            .clone()
+            .select(RECORD_COLUMNS.map(col))
+            .logical_plan,
+    ];
+    if !config.scope.systems.is_empty() {
+        plans.push(accepted.select([col("file"), col("row")]).logical_plan);
+    }
+    let mut frames =
+        LazyFrame::collect_all_with_engine(plans, Engine::Streaming, OptFlags::default())
+            .map_err(|e| polars_error(inputs, e))?;
+    if !config.scope.systems.is_empty() {
+        out.rows.extend(frames.pop());
+    }
     if let Some(records) = frames.pop() {
         match out.records.as_mut() {
             Some(all) => {
@@ -892,6 +941,9 @@ fn account(inputs: &[Input], counts: &DataFrame) -> Result<(Vec<LogFile>, Vec<Re
             accepted: get(0).map_or(0, |x| x.0),
             outside_period: get(OUTSIDE_PERIOD).map_or(0, |x| x.0),
             rejected: input.bad_lines.len() as u64,
+            scoped_rows: None,
+            format_kind: Some(input.format),
+            bad_lines: input.bad_lines.clone(),
         };
         file.records += file.accepted + file.outside_period;
         for (code, reason) in REASONS {

@@ -55,7 +55,7 @@ pub struct Store {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct RegisteredModel {
     pub name: String,
     pub tags: BTreeMap<String, String>,
@@ -65,7 +65,7 @@ pub struct RegisteredModel {
     pub versions: Vec<ModelVersion>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct ModelVersion {
     pub version: String,
     pub current_stage: Option<String>,
@@ -74,7 +74,7 @@ pub struct ModelVersion {
     pub tags: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct Run {
     pub run_id: String,
     pub experiment_id: String,
@@ -88,7 +88,7 @@ pub struct Run {
     pub artifact_dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct DatasetInput {
     pub name: String,
     pub digest: String,
