@@ -163,11 +163,11 @@ pub struct AnswerArgs {
     #[arg(short, long, default_value = "dossier.yaml")]
     pub config: PathBuf,
 
-    /// The answer library (YAML)
+    /// The answer library (YAML); default: answers.yaml beside the config
     #[arg(long, value_name = "YAML")]
     pub library: Option<PathBuf>,
 
-    /// Output file
+    /// Output file; default: dist/<questionnaire file name>
     #[arg(short, long)]
     pub output: Option<PathBuf>,
 
@@ -178,4 +178,8 @@ pub struct AnswerArgs {
     /// Column holding the question text
     #[arg(long, default_value = "question")]
     pub question_column: String,
+
+    /// Replace an existing output file
+    #[arg(long)]
+    pub force: bool,
 }

@@ -66,6 +66,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A questionnaire or answer library is invalid, or an answer template failed.
+    #[error("{}{}: {message}", path.display(), at_suffix(at))]
+    Answer {
+        path: PathBuf,
+        /// The question id, library entry or row.
+        at: Option<String>,
+        message: String,
+    },
+
     /// An earlier baseline could not be read.
     #[error("baseline {}: {message}", path.display())]
     Baseline { path: PathBuf, message: String },
@@ -85,10 +94,6 @@ pub enum Error {
     /// A file to be written exists already.
     #[error("{} exists already", path.display())]
     Exists { path: PathBuf },
-
-    /// A subcommand or option whose implementation has not landed yet.
-    #[error("not yet implemented: {0}")]
-    NotImplemented(&'static str),
 }
 
 impl Error {

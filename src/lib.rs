@@ -7,6 +7,7 @@
 // irrelevant next to the I/O that produced them.
 #![allow(clippy::result_large_err)]
 
+pub mod answer;
 pub mod bundle;
 pub mod cli;
 pub mod config;
@@ -24,7 +25,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use cli::{BuildArgs, Cli, ColorChoice, Command, CommonArgs, KpisArgs, OutputFormat, VerifyArgs};
+use cli::{
+    AnswerArgs, BuildArgs, Cli, ColorChoice, Command, CommonArgs, KpisArgs, OutputFormat,
+    VerifyArgs,
+};
 use config::{Config, Overrides};
 use error::{Error, Result};
 
@@ -76,7 +80,7 @@ fn dispatch(command: Command, ui: &Ui) -> Result<u8> {
             ));
             Ok(0)
         }
-        Command::Answer(_) => Err(Error::NotImplemented("dossier answer")),
+        Command::Answer(args) => answer(args, ui),
     }
 }
 
@@ -199,6 +203,48 @@ fn verify_bundle(args: VerifyArgs, ui: &Ui) -> Result<u8> {
         }
     }
     Ok(if report.ok { 0 } else { 4 })
+}
+
+fn answer(args: AnswerArgs, ui: &Ui) -> Result<u8> {
+    let overrides = Overrides {
+        source_date_epoch: std::env::var("SOURCE_DATE_EPOCH").ok(),
+        ..Overrides::default()
+    };
+    let config = config::load(&args.config, &overrides)?;
+    let evidence = ingest::ingest(&config)?;
+    let doc = kpi::build(&config, &evidence)?;
+    for w in &doc.warnings {
+        ui.warn(w);
+    }
+    let library = args
+        .library
+        .clone()
+        .unwrap_or_else(|| config.base_dir.join("answers.yaml"));
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| answer::default_output(&args.questionnaire));
+    let outcome = answer::run(
+        &answer::Job {
+            questionnaire: &args.questionnaire,
+            library: &library,
+            output: &output,
+            id_column: &args.id_column,
+            question_column: &args.question_column,
+            force: args.force,
+        },
+        &doc,
+    )?;
+    for (id, question) in &outcome.unanswered {
+        ui.warn(&format!("unanswered: {id} {question}"));
+    }
+    println!("{}", output.display());
+    ui.status(&format!(
+        "{} answered, {} unanswered",
+        outcome.answered,
+        outcome.unanswered.len()
+    ));
+    Ok(0)
 }
 
 fn load_config(common: &CommonArgs) -> Result<Config> {

@@ -267,6 +267,67 @@ fn baseline_from_an_earlier_kpi_document_gives_the_change() {
 }
 
 #[test]
+fn baseline_from_an_earlier_bundle_zip_and_a_tampered_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let store = fixture("mlflow/sqlite-3x/mlflow.db");
+    let earlier = mlflow_config(tmp.path(), &store, "");
+    let dist = tmp.path().join("dist");
+    let out = run(&[
+        "build",
+        "-c",
+        earlier.to_str().unwrap(),
+        "--as-of",
+        "2026-07-01",
+        "-o",
+        dist.to_str().unwrap(),
+        "-q",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let zip = PathBuf::from(out.stdout.lines().next().unwrap());
+    let doc = sample_json(&["--baseline", zip.to_str().unwrap()]);
+    assert_eq!(doc["trend"]["previous_as_of"], "2026-07-01");
+    assert_eq!(doc["trend"]["kpis"][6]["kpi"], "audit_coverage");
+    // 0/5 audited then, 2/5 now.
+    assert_eq!(doc["trend"]["kpis"][6]["change"], 0.4);
+
+    // The same bundle with its baseline.json altered (the manifest left as it was) is refused.
+    let tampered = tmp.path().join("tampered.zip");
+    {
+        let mut src = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+        let mut dst = zip::ZipWriter::new(std::fs::File::create(&tampered).unwrap());
+        for i in 0..src.len() {
+            let mut entry = src.by_index(i).unwrap();
+            let name = entry.name().to_string();
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+            if name.ends_with("data/baseline/baseline.json") {
+                bytes = String::from_utf8(bytes)
+                    .unwrap()
+                    .replacen("0.0", "0.9", 1)
+                    .into_bytes();
+            }
+            dst.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut dst, &bytes).unwrap();
+        }
+        dst.finish().unwrap();
+    }
+    let out = run(&[
+        "kpis",
+        "-c",
+        sample().to_str().unwrap(),
+        "--baseline",
+        tampered.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("does not match the bundle's manifest"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn scope_keeps_only_the_named_systems_audits_and_exceptions() {
     let doc = sample_json(&[
         "--system",

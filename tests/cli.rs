@@ -35,8 +35,9 @@ fn help_for_every_subcommand() {
 }
 
 #[test]
-fn unimplemented_subcommand_exits_1_and_says_so() {
+fn answer_without_a_config_exits_1_and_writes_nothing() {
     let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("q.csv"), "id,question\nQ-1,Why?\n").unwrap();
     let out = dossier()
         .current_dir(tmp.path())
         .args(["answer", "q.csv"])
@@ -44,15 +45,13 @@ fn unimplemented_subcommand_exits_1_and_says_so() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.starts_with("error: not yet implemented: dossier answer"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains("dossier.yaml"), "{stderr}");
     assert!(out.stdout.is_empty());
     assert_eq!(
         std::fs::read_dir(tmp.path()).unwrap().count(),
-        0,
-        "nothing written"
+        1,
+        "nothing written beside the questionnaire"
     );
 }
 

@@ -25,6 +25,7 @@ use crate::output;
 use crate::sign;
 
 pub use bag::bundle_name;
+pub(crate) use writer::write_atomically;
 
 pub struct Request<'a> {
     pub config: &'a Config,

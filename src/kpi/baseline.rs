@@ -88,21 +88,81 @@ pub fn read(path: &Path) -> Result<Baseline> {
         path: path.to_path_buf(),
         message,
     };
-    if path
+    let text = if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
     {
-        return Err(Error::NotImplemented(
-            "--baseline from a bundle .zip (give its baseline.json for now)",
-        ));
-    }
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("cannot read baseline", path, e))?;
+        from_bundle(path)?
+    } else {
+        std::fs::read_to_string(path).map_err(|e| Error::io("cannot read baseline", path, e))?
+    };
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| fail(format!("not JSON: {e}")))?;
     // A whole KPI document carries its snapshot under `baseline`.
     let snapshot = value.get("baseline").cloned().unwrap_or(value);
     serde_json::from_value(snapshot).map_err(|e| fail(format!("not a dossier baseline: {e}")))
+}
+
+/// Bundles hold `<root>/data/baseline/baseline.json`; its SHA-256 must be the one the bundle's
+/// manifest lists, so a trend is never drawn against an altered baseline. (The signature is
+/// `dossier verify`'s business: it needs the signer's key.)
+fn from_bundle(path: &Path) -> Result<String> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    const LIMIT: u64 = 16 << 20;
+    let fail = |message: String| Error::Baseline {
+        path: path.to_path_buf(),
+        message,
+    };
+    let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read baseline", path, e))?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| fail(format!("not a readable zip: {e}")))?;
+    let name = zip
+        .file_names()
+        .find(|n| {
+            n.split_once('/').is_some_and(|(root, rest)| {
+                !root.is_empty() && rest == "data/baseline/baseline.json"
+            })
+        })
+        .map(String::from)
+        .ok_or_else(|| fail("no <bundle>/data/baseline/baseline.json in the zip".into()))?;
+    let root = name.split('/').next().unwrap_or_default().to_string();
+    let mut read = |entry: &str| -> Result<Vec<u8>> {
+        let f = zip
+            .by_name(entry)
+            .map_err(|e| fail(format!("cannot read {entry}: {e}")))?;
+        let mut bytes = Vec::new();
+        f.take(LIMIT + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| fail(format!("cannot read {entry}: {e}")))?;
+        if bytes.len() as u64 > LIMIT {
+            return Err(fail(format!("{entry} is larger than 16 MiB")));
+        }
+        Ok(bytes)
+    };
+    let baseline = read(&name)?;
+    let manifest = String::from_utf8(read(&format!("{root}/manifest-sha256.txt"))?)
+        .map_err(|_| fail("the manifest is not UTF-8".into()))?;
+    let listed = manifest
+        .lines()
+        .find_map(|l| {
+            l.split_once("  ")
+                .filter(|(_, p)| *p == "data/baseline/baseline.json")
+        })
+        .map(|(h, _)| h.to_ascii_lowercase())
+        .ok_or_else(|| fail("the manifest does not list data/baseline/baseline.json".into()))?;
+    let actual: String = Sha256::digest(&baseline)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if actual != listed {
+        return Err(fail(
+            "data/baseline/baseline.json does not match the bundle's manifest (altered?); \
+             run `dossier verify` on it"
+                .into(),
+        ));
+    }
+    String::from_utf8(baseline).map_err(|_| fail("baseline.json is not UTF-8".into()))
 }
 
 pub fn trend(current: &KpiTable, previous: &Baseline, source: &Path) -> Trend {
