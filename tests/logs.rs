@@ -183,6 +183,16 @@ fn kpis(config: &Path, extra: &[&str]) -> Outcome {
 
 const NDJSON_SOURCE: &str = "    - path: logs/*.ndjson\n      format: ndjson\n";
 
+/// `dossier kpis` over one NDJSON file of these lines: the folder, the config and the document.
+fn ndjson_kpis(period: (&str, &str), lines: &str) -> (tempfile::TempDir, PathBuf, Value) {
+    let text = format!("{lines}\n");
+    let (tmp, config) = setup(period, NDJSON_SOURCE, &[("logs/a.ndjson", text.as_bytes())]);
+    let out = kpis(&config, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    (tmp, config, doc)
+}
+
 #[test]
 fn period_boundaries_and_timestamp_forms() {
     // Period 2026-09-01..2026-09-30: [1788220800 s, 1790812800 s).
@@ -194,15 +204,7 @@ fn period_boundaries_and_timestamp_forms() {
         r#"{"timestamp":"2026-10-01T01:59:59.999999999+02:00","model":"churn-predictor","latency_ms":10}"#, // 09-30T23:59:59.999999999Z
         r#"{"timestamp":"2026-10-01T00:00:00Z","model":"churn-predictor","latency_ms":99}"#, // after
     ];
-    let text = lines.join("\n") + "\n";
-    let (_tmp, config) = setup(
-        ("2026-09-01", "2026-09-30"),
-        NDJSON_SOURCE,
-        &[("logs/a.ndjson", text.as_bytes())],
-    );
-    let out = kpis(&config, &[]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let doc = out.json();
+    let (_tmp, _, doc) = ndjson_kpis(("2026-09-01", "2026-09-30"), &lines.join("\n"));
     let churn = model(&doc, "churn-predictor");
     assert_eq!(churn["requests"], 4);
     // numpy.quantile([2, 3, 4, 10], q): p50 = 3.5; p95 at rank 2.85 = 4 + 0.85·6 = 9.1;
@@ -260,15 +262,7 @@ fn every_reject_reason_is_counted_with_its_line() {
         r#"{"timestamp":"2026-09-03T00:00:00Z","model":"churn-predictor","status":"500"}"#, // 9 ok, error
         r#"[1, 2]"#, // 10 JSON, not an object: no timestamp
     ];
-    let text = lines.join("\n") + "\n";
-    let (_tmp, config) = setup(
-        ("2026-09-01", "2026-09-30"),
-        NDJSON_SOURCE,
-        &[("logs/a.ndjson", text.as_bytes())],
-    );
-    let out = kpis(&config, &[]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let doc = out.json();
+    let (_tmp, config, doc) = ndjson_kpis(("2026-09-01", "2026-09-30"), &lines.join("\n"));
     let rejected: Vec<(String, u64, u64)> = doc["rejected"]
         .as_array()
         .unwrap()
@@ -419,13 +413,7 @@ fn psi_against_hand_counted_bins() {
             r#"{{"timestamp":{secs},"model":"churn-predictor","score":{score}}}"#
         ));
     }
-    let text = lines.join("\n") + "\n";
-    let (_tmp, config) = setup(
-        ("2026-07-01", "2026-08-29"),
-        NDJSON_SOURCE,
-        &[("logs/a.ndjson", text.as_bytes())],
-    );
-    let doc = kpis(&config, &[]).json();
+    let (_tmp, _, doc) = ndjson_kpis(("2026-07-01", "2026-08-29"), &lines.join("\n"));
     let want = 0.8 * 5f64.ln() + 0.7992 * 1000f64.ln();
     close(
         &model(&doc, "churn-predictor")["score_psi"],

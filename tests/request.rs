@@ -29,21 +29,9 @@ struct Request {
 
 fn build(extra: &[&str]) -> Request {
     let tmp = tempfile::tempdir().unwrap();
-    let out = dossier()
-        .current_dir(repo())
-        .args(["build", "-c", "sample-evidence/dossier.yaml", "-q"])
-        .args(["--timestamp", TIME, "-o"])
-        .arg(tmp.path().join("dist"))
-        .args(extra)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let zip = PathBuf::from(stdout.lines().next().unwrap());
+    let mut args = vec!["-q", "--timestamp", TIME];
+    args.extend_from_slice(extra);
+    let zip = build_sample_zip(&tmp.path().join("dist"), &args);
     let mut z = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
     let unpacked = tmp.path().join("unpacked");
     z.extract(&unpacked).unwrap();

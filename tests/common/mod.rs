@@ -76,3 +76,22 @@ pub fn run(args: &[&str]) -> Outcome {
 pub fn kpis_json(config: &Path) -> Outcome {
     run(&["kpis", "-c", config.to_str().unwrap(), "--format", "json"])
 }
+
+/// `dossier build` of the sample (run from the repository root) into `out`, with `extra` flags;
+/// the path of the zip it prints first.
+pub fn build_sample_zip(out: &Path, extra: &[&str]) -> PathBuf {
+    let done = dossier()
+        .current_dir(repo())
+        .args(["build", "-c", "sample-evidence/dossier.yaml", "-o"])
+        .arg(out)
+        .args(extra)
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let stdout = String::from_utf8(done.stdout).unwrap();
+    PathBuf::from(stdout.lines().next().unwrap_or_default())
+}
