@@ -88,7 +88,13 @@ fn sample_figures_match_the_independent_pandas_computation() {
             .iter()
             .find(|g| g["path"].as_str().unwrap().ends_with(name))
             .unwrap_or_else(|| panic!("{name} not read"));
-        for k in ["records", "accepted", "outside_period", "rejected"] {
+        for k in [
+            "records",
+            "accepted",
+            "outside_period",
+            "rejected",
+            "models",
+        ] {
             assert_eq!(g[k], f[k], "{name}.{k}");
         }
     }

@@ -25,11 +25,17 @@ const MODELS: [&str; 5] = [
 struct Request {
     _tmp: tempfile::TempDir,
     bag: PathBuf,
+    zip: PathBuf,
+    public_key: PathBuf,
 }
 
 fn build(extra: &[&str]) -> Request {
     let tmp = tempfile::tempdir().unwrap();
-    let mut args = vec!["-q", "--timestamp", TIME];
+    let keys = tmp.path().join("keys");
+    let out = run(&["keygen", "-q", "-o", keys.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let key = keys.join("dossier-signing.key");
+    let mut args = vec!["-q", "--timestamp", TIME, "--key", key.to_str().unwrap()];
     args.extend_from_slice(extra);
     let zip = build_sample_zip(&tmp.path().join("dist"), &args);
     let mut z = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
@@ -38,6 +44,8 @@ fn build(extra: &[&str]) -> Request {
     let root = zip.file_stem().unwrap().to_str().unwrap().to_string();
     Request {
         bag: unpacked.join(root),
+        zip,
+        public_key: keys.join("dossier-signing.pub"),
         _tmp: tmp,
     }
 }
@@ -136,6 +144,14 @@ fn a_scoped_request_carries_its_systems_and_nothing_else() {
         assert!(text.contains("REQ-2026-0042"));
         assert!(text.contains("Request index"));
     }
+    // The scoped bundle is a whole, signed bag like any other.
+    let verified = run(&[
+        "verify",
+        req.zip.to_str().unwrap(),
+        "--pubkey",
+        req.public_key.to_str().unwrap(),
+    ]);
+    assert_eq!(verified.code, 0, "{}{}", verified.stdout, verified.stderr);
     let bag_info = std::fs::read_to_string(req.bag.join("bag-info.txt")).unwrap();
     assert!(bag_info.contains("External-Identifier: REQ-2026-0042"));
     assert!(bag_info.contains("scope: credit-risk-scorer, triage-assistant"));

@@ -155,7 +155,8 @@ def main():
         ok = df[df["reason"].isna()]
         inside = ok[(ok["when"] >= START) & (ok["when"] < END)]
         files.append({"source": rel, "records": len(df) + not_json, "accepted": len(inside),
-                      "outside_period": len(ok) - len(inside), "rejected": int(df["reason"].notna().sum()) + not_json})
+                      "outside_period": len(ok) - len(inside), "rejected": int(df["reason"].notna().sum()) + not_json,
+                      "models": {str(m): int(n) for m, n in inside["model"].value_counts().sort_index().items()}})
         frames.append(inside)
     recs = pd.concat(frames)
     models = {}

@@ -500,19 +500,33 @@ pub fn request_index(
             }
             "log-extract" | "log-excerpt" => {
                 let display = source.display().to_string();
-                let file = doc.log_files.iter().find(|f| f.path == display);
-                let accepted = file.map_or(0, |f| f.accepted);
+                let models = doc
+                    .log_files
+                    .iter()
+                    .find(|f| f.path == display)
+                    .map(|f| f.models.clone())
+                    .unwrap_or_default();
+                let systems = models.keys().cloned().collect::<Vec<_>>().join(", ");
+                let counts = if models.is_empty() {
+                    "no records".to_string()
+                } else {
+                    models
+                        .iter()
+                        .map(|(m, n)| format!("{n} of {m}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
                 let detail = if input.role == "log-excerpt" {
                     format!(
-                        "{accepted} inference records of the period, only those of {scope}, \
+                        "the period's accepted inference records of the scope ({counts}), \
                          cut from {display}"
                     )
                 } else {
-                    format!("inference-log extract, {accepted} records accepted in the period")
+                    format!("inference-log extract; accepted in the period: {counts}")
                 };
                 row(
                     &input.dest,
-                    &scope,
+                    &systems,
                     "inference records (record-keeping)",
                     detail,
                 )

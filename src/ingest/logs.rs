@@ -56,6 +56,8 @@ pub struct LogFile {
     pub accepted: u64,
     pub outside_period: u64,
     pub rejected: u64,
+    /// Accepted records of the period per model name.
+    pub models: BTreeMap<String, u64>,
     /// In a scoped build, the rows (0-based, as Polars numbers them) of the in-scope records
     /// accepted in the period: what goes into the bundle's excerpt of this file.
     #[serde(skip)]
@@ -110,7 +112,7 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
             });
         }
     }
-    let (counts, records, rows) = match scan_all(config, &inputs) {
+    let scanned = match scan_all(config, &inputs) {
         Ok(out) => out,
         Err(first) => {
             // Polars stops at the first line that is not JSON; find such lines, set them aside and
@@ -125,10 +127,12 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
             scan_all(config, &inputs)?
         }
     };
-    let (mut files, mut rejected) = account(&inputs, &counts)?;
-    if !config.scope.systems.is_empty() {
-        for (i, file) in files.iter_mut().enumerate() {
-            file.scoped_rows = Some(rows.get(&(i as u32)).cloned().unwrap_or_default());
+    let (mut files, mut rejected) = account(&inputs, &scanned.counts)?;
+    for (i, file) in files.iter_mut().enumerate() {
+        let i = i as u32;
+        file.models = scanned.models.get(&i).cloned().unwrap_or_default();
+        if !config.scope.systems.is_empty() {
+            file.scoped_rows = Some(scanned.rows.get(&i).cloned().unwrap_or_default());
         }
     }
     if !config.scope.systems.is_empty() {
@@ -147,7 +151,7 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
     }
     Ok(LogData {
         configured: true,
-        records,
+        records: scanned.records,
         files,
         rejected,
     })
@@ -255,15 +259,32 @@ struct Collected {
     records: Option<DataFrame>,
     /// Scoped builds only: `file`, `row` of every accepted in-scope record.
     rows: Vec<DataFrame>,
+    /// `file`, `model`, `n`: accepted records per file and model.
+    models: Vec<DataFrame>,
+}
+
+/// Reject counts, accepted records, accepted records per file and model, and (scoped builds)
+/// the in-scope rows of each input.
+struct Scanned {
+    counts: DataFrame,
+    records: DataFrame,
+    models: BTreeMap<u32, BTreeMap<String, u64>>,
+    rows: BTreeMap<u32, Vec<u64>>,
 }
 
 impl Collected {
     /// Counts summed over the slices of a file; records appended chunk by chunk, never copied.
     fn finish(self, inputs: &[Input]) -> Result<Scanned> {
         let rows = scoped_rows(inputs, &self.rows)?;
+        let models = models_per_file(inputs, &self.models)?;
         let records = self.records.unwrap_or_else(empty_records);
         if self.counts.is_empty() {
-            return Ok((empty_counts(), records, rows));
+            return Ok(Scanned {
+                counts: empty_counts(),
+                records,
+                models,
+                rows,
+            });
         }
         let frames: Vec<LazyFrame> = self.counts.into_iter().map(DataFrame::lazy).collect();
         let counts = concat(frames, UnionArgs::default())
@@ -273,12 +294,38 @@ impl Collected {
                     .collect()
             })
             .map_err(|e| polars_error(inputs, e))?;
-        Ok((counts, records, rows))
+        Ok(Scanned {
+            counts,
+            records,
+            models,
+            rows,
+        })
     }
 }
 
-/// Reject counts, accepted records, and (scoped builds) the in-scope rows of each input.
-type Scanned = (DataFrame, DataFrame, BTreeMap<u32, Vec<u64>>);
+fn models_per_file(
+    inputs: &[Input],
+    frames: &[DataFrame],
+) -> Result<BTreeMap<u32, BTreeMap<String, u64>>> {
+    let mut out: BTreeMap<u32, BTreeMap<String, u64>> = BTreeMap::new();
+    for df in frames {
+        let file = df.column("file").and_then(|c| c.u32().cloned());
+        let model = df.column("model").and_then(|c| c.str().cloned());
+        let n = df.column("n").and_then(|c| c.u64().cloned());
+        let (file, model, n) = match (file, model, n) {
+            (Ok(f), Ok(m), Ok(n)) => (f, m, n),
+            (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
+                return Err(polars_error(inputs, e));
+            }
+        };
+        for i in 0..df.height() {
+            if let (Some(f), Some(m), Some(n)) = (file.get(i), model.get(i), n.get(i)) {
+                *out.entry(f).or_default().entry(m.to_string()).or_default() += n;
+            }
+        }
+    }
+    Ok(out)
+}
 
 fn scoped_rows(inputs: &[Input], frames: &[DataFrame]) -> Result<BTreeMap<u32, Vec<u64>>> {
     let mut out: BTreeMap<u32, Vec<u64>> = BTreeMap::new();
@@ -324,8 +371,13 @@ fn collect_into(
         col("row").min().alias("first_row"),
     ]);
     let accepted = all.filter(col("code").eq(lit(0u32)));
+    let per_model = accepted
+        .clone()
+        .group_by([col("file"), col("model")])
+        .agg([len().cast(DataType::UInt64).alias("n")]);
     let mut plans = vec![
         counts.logical_plan,
+        per_model.logical_plan,
         accepted
             .clone()
             .select(RECORD_COLUMNS.map(col))
@@ -349,6 +401,7 @@ fn collect_into(
             None => out.records = Some(records),
         }
     }
+    out.models.extend(frames.pop());
     out.counts.extend(frames.pop());
     Ok(())
 }
@@ -941,6 +994,7 @@ fn account(inputs: &[Input], counts: &DataFrame) -> Result<(Vec<LogFile>, Vec<Re
             accepted: get(0).map_or(0, |x| x.0),
             outside_period: get(OUTSIDE_PERIOD).map_or(0, |x| x.0),
             rejected: input.bad_lines.len() as u64,
+            models: BTreeMap::new(),
             scoped_rows: None,
             format_kind: Some(input.format),
             bad_lines: input.bad_lines.clone(),
