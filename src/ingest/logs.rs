@@ -259,8 +259,6 @@ struct Collected {
     records: Option<DataFrame>,
     /// Scoped builds only: `file`, `row` of every accepted in-scope record.
     rows: Vec<DataFrame>,
-    /// `file`, `model`, `n`: accepted records per file and model.
-    models: Vec<DataFrame>,
 }
 
 /// Reject counts, accepted records, accepted records per file and model, and (scoped builds)
@@ -276,7 +274,7 @@ impl Collected {
     /// Counts summed over the slices of a file; records appended chunk by chunk, never copied.
     fn finish(self, inputs: &[Input]) -> Result<Scanned> {
         let rows = scoped_rows(inputs, &self.rows)?;
-        let models = models_per_file(inputs, &self.models)?;
+        let models = models_per_file(inputs, &self.counts)?;
         let records = self.records.unwrap_or_else(empty_records);
         if self.counts.is_empty() {
             return Ok(Scanned {
@@ -310,8 +308,10 @@ fn models_per_file(
     let mut out: BTreeMap<u32, BTreeMap<String, u64>> = BTreeMap::new();
     for df in frames {
         let file = df.column("file").and_then(|c| c.u32().cloned());
+        let code = df.column("code").and_then(|c| c.u32().cloned());
         let model = df.column("model").and_then(|c| c.str().cloned());
         let n = df.column("n").and_then(|c| c.u64().cloned());
+        let code = code.map_err(|e| polars_error(inputs, e))?;
         let (file, model, n) = match (file, model, n) {
             (Ok(f), Ok(m), Ok(n)) => (f, m, n),
             (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
@@ -319,6 +319,9 @@ fn models_per_file(
             }
         };
         for i in 0..df.height() {
+            if code.get(i) != Some(0) {
+                continue;
+            }
             if let (Some(f), Some(m), Some(n)) = (file.get(i), model.get(i), n.get(i)) {
                 *out.entry(f).or_default().entry(m.to_string()).or_default() += n;
             }
@@ -366,33 +369,37 @@ fn collect_into(
             .fold(col("model").is_null(), |a, b| a.or(b));
         all = all.filter(in_scope);
     }
-    let counts = all.clone().group_by([col("file"), col("code")]).agg([
-        len().cast(DataType::UInt64).alias("n"),
-        col("row").min().alias("first_row"),
-    ]);
-    let accepted = all.filter(col("code").eq(lit(0u32)));
-    let per_model = accepted
+    // Two sinks only: a third makes Polars parse the input twice. Counts are per model too (the
+    // per-file model account); a scoped build's records carry their file and row for excerpts.
+    let counts = all
         .clone()
-        .group_by([col("file"), col("model")])
-        .agg([len().cast(DataType::UInt64).alias("n")]);
-    let mut plans = vec![
-        counts.logical_plan,
-        per_model.logical_plan,
-        accepted
-            .clone()
-            .select(RECORD_COLUMNS.map(col))
-            .logical_plan,
-    ];
-    if !config.scope.systems.is_empty() {
-        plans.push(accepted.select([col("file"), col("row")]).logical_plan);
+        .group_by([col("file"), col("code"), col("model")])
+        .agg([
+            len().cast(DataType::UInt64).alias("n"),
+            col("row").min().alias("first_row"),
+        ]);
+    let scoped = !config.scope.systems.is_empty();
+    let mut columns: Vec<Expr> = RECORD_COLUMNS.map(col).to_vec();
+    if scoped {
+        columns.extend([col("file"), col("row")]);
     }
-    let mut frames =
-        LazyFrame::collect_all_with_engine(plans, Engine::Streaming, OptFlags::default())
-            .map_err(|e| polars_error(inputs, e))?;
-    if !config.scope.systems.is_empty() {
-        out.rows.extend(frames.pop());
-    }
-    if let Some(records) = frames.pop() {
+    let accepted = all.filter(col("code").eq(lit(0u32))).select(columns);
+    let mut frames = LazyFrame::collect_all_with_engine(
+        vec![counts.logical_plan, accepted.logical_plan],
+        Engine::Streaming,
+        OptFlags::default(),
+    )
+    .map_err(|e| polars_error(inputs, e))?;
+    if let Some(mut records) = frames.pop() {
+        if scoped {
+            let where_from = records
+                .select(["file", "row"])
+                .map_err(|e| polars_error(inputs, e))?;
+            out.rows.push(where_from);
+            records = records
+                .select(RECORD_COLUMNS)
+                .map_err(|e| polars_error(inputs, e))?;
+        }
         match out.records.as_mut() {
             Some(all) => {
                 all.vstack_mut_owned(records)
@@ -401,7 +408,6 @@ fn collect_into(
             None => out.records = Some(records),
         }
     }
-    out.models.extend(frames.pop());
     out.counts.extend(frames.pop());
     Ok(())
 }
