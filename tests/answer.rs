@@ -103,8 +103,10 @@ fn the_sample_questionnaire_is_answered_from_the_evidence() {
             "{id}"
         );
     }
-    // The sample's production models: 5, of which churn-predictor, credit-risk-scorer and
-    // triage-assistant have a model card (sample-evidence/mlflow/README.md) — 3 of 5, 60 %.
+    // The sample's production versions (stage Production or a production alias, read with
+    // sqlite3 from mlflow.db) are churn v2, credit v2, fraud v2, marketing v2 and triage v2; of
+    // their source runs only churn's, credit's and triage's hold artifacts/model_card.md
+    // (`find sample-evidence/mlflow -name model_card.md`): 3 of 5, 60 %.
     assert_eq!(
         rows["AI-DOC-01"]["answer"],
         "60% of production models have a model card (3 of 5; our target is 85%). \
