@@ -283,6 +283,41 @@ fn excerpt_records(path: &Path) -> Vec<(String, String)> {
 }
 
 #[test]
+fn an_elasticsearch_excerpt_is_the_originals_lines_without_the_broken_one() {
+    let req = build(&["--system", "fraud-detector"]);
+    let excerpt = std::fs::read_to_string(
+        req.bag
+            .join("data/evidence/logs/elastic/fraud-detector.ndjson"),
+    )
+    .unwrap();
+    let original =
+        std::fs::read_to_string(repo().join("sample-evidence/logs/elastic/fraud-detector.ndjson"))
+            .unwrap();
+    let original_lines: BTreeSet<&str> = original.lines().collect();
+    let mut n = 0;
+    for line in excerpt.lines() {
+        assert!(
+            original_lines.contains(line),
+            "not an original line: {line}"
+        );
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["_source"]["model"]["name"], "fraud-detector");
+        n += 1;
+    }
+    // pandas (sample-evidence/logs/expected.py) finds 1043 accepted fraud-detector records in the
+    // file, which also holds a line cut mid-record and one with a non-numeric latency.
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("sample-evidence/logs/expected.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(n, 1043);
+    assert_eq!(
+        expected["models"]["fraud-detector"]["requests"].as_u64(),
+        Some(n)
+    );
+}
+
+#[test]
 fn a_parquet_extract_is_cut_to_the_named_system() {
     let req = build(&["--system", "marketing-propensity", "--request-id", "REQ-7"]);
     let doc = kpis(&req.bag);

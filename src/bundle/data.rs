@@ -128,7 +128,7 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
             add(
                 "model-card",
                 card,
-                format!("evidence/model-cards/{}/{file}", m.name),
+                format!("evidence/model-cards/{}/{file}", segment(&m.name)),
             )?;
         }
         for file in evaluation_artifacts(m.artifact_dir.as_deref(), m.model_card.as_deref())? {
@@ -139,7 +139,7 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
             add(
                 "evaluation-artifact",
                 file,
-                format!("evidence/run-artifacts/{}/{name}", m.name),
+                format!("evidence/run-artifacts/{}/{name}", segment(&m.name)),
             )?;
         }
     }
@@ -282,6 +282,19 @@ fn slash(p: &Path) -> String {
         .join("/")
 }
 
+/// A name (a registered model's) as one path segment: no separators, never `.` or `..`, so no
+/// name can place a file outside its folder in the bag.
+fn segment(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| if matches!(c, '/' | '\\') { '_' } else { c })
+        .collect();
+    match s.as_str() {
+        "" | "." | ".." => "_".repeat(s.len().max(1)),
+        _ => s,
+    }
+}
+
 /// bagit-python reads manifest paths literally: keep `%`, CR and LF out of them.
 pub fn sanitize(dest: &str) -> String {
     dest.chars()
@@ -349,7 +362,10 @@ fn lineage_files(evidence: &Evidence, doc: &Document) -> Result<Vec<(String, Vec
                 .map_err(|e| Error::Usage(format!("cannot serialise the lineage: {e}")))?;
             text.push('\n');
             out.push((
-                sanitize(&format!("evidence/mlflow/lineage/{}.json", model.name)),
+                sanitize(&format!(
+                    "evidence/mlflow/lineage/{}.json",
+                    segment(&model.name)
+                )),
                 text.into_bytes(),
             ));
         }
@@ -465,7 +481,14 @@ pub fn request_index(
     let canonical_of = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     for input in inputs {
         let source = input.origin.as_ref().map_or(&input.source, |o| &o.path);
-        let model_in_dest = || input.dest.split('/').nth(2).unwrap_or_default().to_string();
+        // Model cards and evaluation artifacts sit under `evidence/<kind>/<model segment>/`.
+        let model_in_dest = || {
+            let seg = input.dest.split('/').nth(2).unwrap_or_default();
+            doc.models
+                .iter()
+                .find(|x| segment(&x.name) == seg)
+                .map_or_else(|| seg.to_string(), |x| x.name.clone())
+        };
         let r = match input.role {
             "config" => row(
                 &input.dest,
@@ -640,5 +663,14 @@ mod tests {
     #[test]
     fn bundle_paths_lose_percent_and_newlines() {
         assert_eq!(sanitize("evidence/50%\r\nfile.md"), "evidence/50___file.md");
+    }
+
+    #[test]
+    fn a_model_name_is_one_path_segment() {
+        assert_eq!(segment("fraud-detector"), "fraud-detector");
+        assert_eq!(segment("team/model"), "team_model");
+        assert_eq!(segment("..\\x"), ".._x");
+        assert_eq!(segment(".."), "__");
+        assert_eq!(segment("."), "_");
     }
 }

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 
 use crate::config::LogFormat;
 use crate::error::{Error, Result};
+use crate::ingest::logs::is_blank;
 
 pub struct Excerpt {
     pub file: tempfile::NamedTempFile,
@@ -70,8 +71,8 @@ impl<R: Read> Read for Hashing<R> {
     }
 }
 
-impl<R: Read> Hashing<R> {
-    fn open(path: &Path) -> Result<Hashing<std::fs::File>> {
+impl Hashing<std::fs::File> {
+    fn open(path: &Path) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
         Ok(Hashing {
             inner: file,
@@ -79,7 +80,9 @@ impl<R: Read> Hashing<R> {
             read: 0,
         })
     }
+}
 
+impl<R: Read> Hashing<R> {
     /// Read what is left (so the hash covers the whole file) and finish.
     fn finish(mut self, path: &Path) -> Result<(u64, String)> {
         std::io::copy(&mut self, &mut std::io::sink())
@@ -103,7 +106,7 @@ fn json_lines(
     bad_lines: &[u64],
     out: &mut impl Write,
 ) -> Result<(u64, String)> {
-    let mut reader = BufReader::with_capacity(1 << 20, Hashing::<std::fs::File>::open(path)?);
+    let mut reader = BufReader::with_capacity(1 << 20, Hashing::open(path)?);
     let mut wanted = rows.iter().peekable();
     let (mut line_no, mut row) = (0u64, 0u64);
     let mut buf = Vec::new();
@@ -116,8 +119,7 @@ fn json_lines(
             break;
         }
         line_no += 1;
-        let blank = buf.iter().all(|b| b.is_ascii_whitespace());
-        if blank || bad_lines.binary_search(&line_no).is_ok() {
+        if is_blank(&buf) || bad_lines.binary_search(&line_no).is_ok() {
             continue;
         }
         if wanted.next_if_eq(&&row).is_some() {
@@ -136,7 +138,7 @@ fn csv_rows(path: &Path, rows: &[u64], out: &mut impl Write) -> Result<(u64, Str
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(Hashing::<std::fs::File>::open(path)?);
+        .from_reader(Hashing::open(path)?);
     let mut raw = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
     let mut record = csv::ByteRecord::new();
     let mut wanted = rows.iter().peekable();
@@ -187,7 +189,7 @@ fn parquet_rows(path: &Path, rows: &[u64], out: &mut impl Write) -> Result<(u64,
         line: None,
         message: format!("cannot write the excerpt: {e}"),
     };
-    let mut hashing = Hashing::<std::fs::File>::open(path)?;
+    let mut hashing = Hashing::open(path)?;
     let mut bytes = Vec::new();
     hashing
         .read_to_end(&mut bytes)
