@@ -1,9 +1,14 @@
-//! The command line of SPEC §1 as clap types, and nothing else. `lib.rs` turns these into a
-//! resolved `Config`; no stage ever sees a clap type.
+//! The command line of SPEC §1 as clap types, and nothing else. Dates, periods, the build
+//! timestamp and `SOURCE_DATE_EPOCH` are parsed by clap (with `config`'s parsers), so a malformed
+//! value is clap's usage error. `commands/` turns these into a resolved `Config`; no stage ever
+//! sees a clap type.
 
 use std::path::PathBuf;
 
+use chrono::{DateTime, NaiveDate, Utc};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::{Period, parse_date, parse_epoch, parse_period, parse_timestamp};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -59,12 +64,12 @@ pub struct CommonArgs {
     pub config: PathBuf,
 
     /// The as-of date (YYYY-MM-DD); default: the day after the period ends
-    #[arg(long, value_name = "DATE")]
-    pub as_of: Option<String>,
+    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    pub as_of: Option<NaiveDate>,
 
     /// The reporting period, inclusive UTC dates: START..END (overrides the config)
-    #[arg(long, value_name = "START..END")]
-    pub period: Option<String>,
+    #[arg(long, value_name = "START..END", value_parser = parse_period)]
+    pub period: Option<Period>,
 
     /// Restrict to these systems or models (repeatable): the scope of a regulator request
     #[arg(long = "system", value_name = "NAME")]
@@ -81,6 +86,16 @@ pub struct CommonArgs {
     /// Make a rejected log row or an unreadable evidence file fatal instead of counted
     #[arg(long)]
     pub strict: bool,
+
+    #[command(flatten)]
+    pub epoch: EpochArg,
+}
+
+/// `SOURCE_DATE_EPOCH` (reproducible builds): the build time when `--timestamp` is not given.
+#[derive(Debug, Args)]
+pub struct EpochArg {
+    #[arg(long = "source-date-epoch", hide = true, env = "SOURCE_DATE_EPOCH", value_parser = parse_epoch)]
+    pub source_date_epoch: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Args)]
@@ -93,8 +108,8 @@ pub struct BuildArgs {
     pub output: PathBuf,
 
     /// The build time written everywhere (RFC 3339); default: SOURCE_DATE_EPOCH, else now
-    #[arg(long, value_name = "RFC3339")]
-    pub timestamp: Option<String>,
+    #[arg(long, value_name = "RFC3339", value_parser = parse_timestamp)]
+    pub timestamp: Option<DateTime<Utc>>,
 
     /// The signing key (PKCS#8 PEM)
     #[arg(long, value_name = "PEM", env = "DOSSIER_SIGNING_KEY")]
@@ -162,6 +177,9 @@ pub struct AnswerArgs {
     /// The config file
     #[arg(short, long, default_value = "dossier.yaml")]
     pub config: PathBuf,
+
+    #[command(flatten)]
+    pub epoch: EpochArg,
 
     /// The answer library (YAML); default: answers.yaml beside the config
     #[arg(long, value_name = "YAML")]

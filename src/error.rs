@@ -1,16 +1,46 @@
-//! The one error type of dossier. Every stage returns `Result<T>`; variants are named by stage and
-//! carry the file (and line, key or record) they concern. `run()` prints an error once, as
-//! `error: …` plus an optional hint, and maps it to the exit code of SPEC §1 through `exit_code`.
+//! The one error type of dossier, and the one place exit statuses are decided. Every stage returns
+//! `Result<T>`; variants are named by stage and carry the file (and line, key or record) they
+//! concern, and every message is a sentence naming its path. `run()` prints an error once, as
+//! `error: …` plus an optional hint, and exits with `Error::exit`'s status (SPEC §1); a command's
+//! outcome (a missed target, a failed verification) is an `Exit` too, never a bare number.
 
 use std::path::{Path, PathBuf};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The exit statuses of SPEC §1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Success = 0,
+    Failed = 1,
+    Usage = 2,
+    /// `kpis --check`: a KPI missed its target.
+    TargetMissed = 3,
+    /// `verify`: the bundle did not verify.
+    VerifyFailed = 4,
+}
+
+impl From<Exit> for std::process::ExitCode {
+    fn from(exit: Exit) -> Self {
+        std::process::ExitCode::from(exit as u8)
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The command line itself is wrong (exit 2).
     #[error("{0}")]
     Usage(String),
+
+    /// dossier itself failed (serialising a document, a worker thread that stopped): a bug to
+    /// report, not something the user typed or fed (exit 1).
+    #[error("internal error: {0}")]
+    Internal(String),
+
+    /// Whoever reads stdout has gone (`dossier kpis | head -0`): the run ends quietly, as
+    /// ripgrep's does (exit 0, nothing printed).
+    #[error("stdout was closed")]
+    StdoutClosed,
 
     /// A file or folder could not be read or written.
     #[error("{action} {}: {source}", path.display())]
@@ -97,12 +127,12 @@ pub enum Error {
 }
 
 impl Error {
-    /// SPEC §1: 1 failed, 2 usage. Codes 3 and 4 are outcomes, not errors; they are decided by the
-    /// commands that produce them.
-    pub fn exit_code(&self) -> u8 {
+    /// SPEC §1: 1 failed, 2 usage; a closed stdout is not a failure.
+    pub fn exit(&self) -> Exit {
         match self {
-            Error::Usage(_) => 2,
-            _ => 1,
+            Error::Usage(_) => Exit::Usage,
+            Error::StdoutClosed => Exit::Success,
+            _ => Exit::Failed,
         }
     }
 
@@ -170,7 +200,9 @@ mod tests {
             err.to_string(),
             "dossier.yaml:7:3 (at `policy.targetz`): unknown field `targetz`"
         );
-        assert_eq!(err.exit_code(), 1);
-        assert_eq!(Error::Usage("x".into()).exit_code(), 2);
+        assert_eq!(err.exit(), Exit::Failed);
+        assert_eq!(Error::Usage("x".into()).exit(), Exit::Usage);
+        assert_eq!(Error::Internal("x".into()).exit(), Exit::Failed);
+        assert_eq!(Error::StdoutClosed.exit(), Exit::Success);
     }
 }

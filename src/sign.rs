@@ -2,15 +2,16 @@
 //! Out: raw 64-byte signatures over exact bytes, the SPKI PEM to ship in a bundle, and the key's
 //! fingerprint (SHA-256 of the SPKI DER, hex). Guarantees: `keygen` never overwrites and writes the
 //! private key with mode 0600 from the first byte; a private key readable by others is refused.
+//! `sign_bag` is the signing stage of a build: it signs a sealed bag's tag manifest and report.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::bundle::{Sealed, Signatures};
+use crate::digest::sha256_hex;
+use crate::error::{Error, Result};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, DecodePublicKey, EncodePrivateKey, EncodePublicKey};
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
-use sha2::{Digest, Sha256};
-
-use crate::error::{Error, Result};
 
 pub const KEY_FILE: &str = "dossier-signing.key";
 pub const PUB_FILE: &str = "dossier-signing.pub";
@@ -67,7 +68,7 @@ pub fn fingerprint(key: &VerifyingKey) -> Result<String> {
         path: PathBuf::new(),
         message: format!("cannot encode public key: {e}"),
     })?;
-    Ok(hex(&Sha256::digest(der.as_bytes())))
+    Ok(sha256_hex(der.as_bytes()))
 }
 
 pub fn parse_public_pem(text: &str) -> std::result::Result<VerifyingKey, String> {
@@ -141,13 +142,14 @@ fn refuse_shared_key(path: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
+/// The signing stage of a build: the tag manifest (which covers every payload hash through the
+/// manifest) and the report, each signed on its exact bytes, and the public key to ship.
+pub fn sign_bag(key: &Key, sealed: &Sealed) -> Result<Signatures> {
+    Ok(Signatures {
+        public_pem: key.public_pem()?,
+        tagmanifest: key.sign(sealed.tagmanifest()).to_vec(),
+        report: sealed.report().map(|pdf| key.sign(pdf).to_vec()),
+    })
 }
 
 #[cfg(test)]
@@ -178,10 +180,5 @@ mod tests {
                 .to_string()
                 .contains("readable by every user")
         );
-    }
-
-    #[test]
-    fn hex_is_lowercase_pairs() {
-        assert_eq!(hex(&[0, 15, 255]), "000fff");
     }
 }

@@ -6,15 +6,15 @@
 //! line; a quoted newline stays inside its row); Parquet is rewritten with the same schema; the
 //! original is read once, front to back, and hashed as it is read.
 
-use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use polars::prelude::*;
-use sha2::{Digest, Sha256};
 
 use crate::config::LogFormat;
+use crate::digest::HashingReader;
 use crate::error::{Error, Result};
-use crate::ingest::logs::is_blank;
+use crate::ingest::logs::RecordLines;
 
 pub struct Excerpt {
     pub file: tempfile::NamedTempFile,
@@ -55,44 +55,16 @@ pub fn write(
     })
 }
 
-/// A reader that hashes and counts everything read through it.
-struct Hashing<R> {
-    inner: R,
-    hasher: Sha256,
-    read: u64,
+fn open_hashing(path: &Path) -> Result<HashingReader<std::fs::File>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    Ok(HashingReader::new(file))
 }
 
-impl<R: Read> Read for Hashing<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.read += n as u64;
-        Ok(n)
-    }
-}
-
-impl Hashing<std::fs::File> {
-    fn open(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
-        Ok(Hashing {
-            inner: file,
-            hasher: Sha256::new(),
-            read: 0,
-        })
-    }
-}
-
-impl<R: Read> Hashing<R> {
-    /// Read what is left (so the hash covers the whole file) and finish.
-    fn finish(mut self, path: &Path) -> Result<(u64, String)> {
-        std::io::copy(&mut self, &mut std::io::sink())
-            .map_err(|e| Error::io("cannot read", path, e))?;
-        Ok((self.read, hex(&self.hasher.finalize())))
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Read what is left (so the hash covers the whole file) and finish.
+fn finish_hashing<R: Read>(mut reader: HashingReader<R>, path: &Path) -> Result<(u64, String)> {
+    std::io::copy(&mut reader, &mut std::io::sink())
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    Ok(reader.finish())
 }
 
 fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
@@ -106,31 +78,24 @@ fn json_lines(
     bad_lines: &[u64],
     out: &mut impl Write,
 ) -> Result<(u64, String)> {
-    let mut reader = BufReader::with_capacity(1 << 20, Hashing::open(path)?);
+    let mut records = RecordLines::new(open_hashing(path)?, bad_lines);
     let mut wanted = rows.iter().peekable();
-    let (mut line_no, mut row) = (0u64, 0u64);
-    let mut buf = Vec::new();
     while wanted.peek().is_some() {
-        buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
+        let next = records
+            .next_record()
             .map_err(|e| Error::io("cannot read", path, e))?;
-        if n == 0 {
+        let Some((row, _)) = next else {
             break;
-        }
-        line_no += 1;
-        if is_blank(&buf) || bad_lines.binary_search(&line_no).is_ok() {
-            continue;
-        }
+        };
         if wanted.next_if_eq(&&row).is_some() {
-            out.write_all(&buf).map_err(write_err(path))?;
-            if buf.last() != Some(&b'\n') {
+            let line = records.line();
+            out.write_all(line).map_err(write_err(path))?;
+            if line.last() != Some(&b'\n') {
                 out.write_all(b"\n").map_err(write_err(path))?;
             }
         }
-        row += 1;
     }
-    reader.into_inner().finish(path)
+    finish_hashing(records.into_inner(), path)
 }
 
 /// The header and the wanted records, each copied from its first byte to the next record's.
@@ -138,7 +103,7 @@ fn csv_rows(path: &Path, rows: &[u64], out: &mut impl Write) -> Result<(u64, Str
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(Hashing::open(path)?);
+        .from_reader(open_hashing(path)?);
     let mut raw = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
     let mut record = csv::ByteRecord::new();
     let mut wanted = rows.iter().peekable();
@@ -163,7 +128,7 @@ fn csv_rows(path: &Path, rows: &[u64], out: &mut impl Write) -> Result<(u64, Str
         }
         index += 1;
     }
-    reader.into_inner().finish(path)
+    finish_hashing(reader.into_inner(), path)
 }
 
 fn copy_range(
@@ -189,7 +154,7 @@ fn parquet_rows(path: &Path, rows: &[u64], out: &mut impl Write) -> Result<(u64,
         line: None,
         message: format!("cannot write the excerpt: {e}"),
     };
-    let mut hashing = Hashing::open(path)?;
+    let mut hashing = open_hashing(path)?;
     let mut bytes = Vec::new();
     hashing
         .read_to_end(&mut bytes)
@@ -206,7 +171,7 @@ fn parquet_rows(path: &Path, rows: &[u64], out: &mut impl Write) -> Result<(u64,
     let mask = BooleanChunked::from_slice("keep".into(), &keep);
     let mut df = df.filter(&mask).map_err(fail)?;
     ParquetWriter::new(out).finish(&mut df).map_err(fail)?;
-    hashing.finish(path)
+    finish_hashing(hashing, path)
 }
 
 #[cfg(test)]
@@ -220,7 +185,7 @@ mod tests {
         let ex = write(&src, format, rows, bad, dir.path()).unwrap();
         assert_eq!(ex.original_size, text.len() as u64);
         // sha256 of the input, as `sha256sum` would print it.
-        assert_eq!(ex.original_sha256, hex(&Sha256::digest(text)));
+        assert_eq!(ex.original_sha256, crate::digest::sha256_hex(text));
         std::fs::read(ex.file.path()).unwrap()
     }
 

@@ -1,6 +1,9 @@
 //! The evidence bundle (SPEC §6). In: the config, the evidence read, the KPI document, the report
-//! PDF and an optional signing key, and the build time. Out: `<out>/<name>.zip` (one BagIt 1.0 bag
-//! in a single top-level folder, signed per SPEC §7) and `<out>/<name>.pdf`. Guarantees: every
+//! PDF, the signer's fingerprint and the build time. Out: `<out>/<name>.zip` (one BagIt 1.0 bag in
+//! a single top-level folder, signed per SPEC §7) and `<out>/<name>.pdf`. A build runs in named
+//! phases, each a step the `build` command takes: `stage` (inputs copied and hashed, `Prepared`) →
+//! the report rendered from `Prepared::facts_json` → `Prepared::seal` (every manifest line known,
+//! `Sealed`) → `sign::sign_bag` over the sealed tag manifest → `Sealed::publish`. Guarantees: every
 //! input file is read exactly once, hashed while it is copied; entries are in sorted order with
 //! the build time, fixed permissions and the Unix OS field, so identical inputs and time give
 //! identical bytes; outputs are written to temporary files beside the targets and linked into
@@ -8,8 +11,12 @@
 //! `--force`; nothing is ever written into a source folder.
 
 mod bag;
-mod data;
 mod excerpt;
+mod generated;
+mod index;
+mod inputs;
+mod stage;
+mod tables;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -22,22 +29,31 @@ use crate::error::{Error, Result};
 use crate::ingest::Evidence;
 use crate::kpi::Document;
 use crate::output;
-use crate::sign;
+use crate::vocab::kpi::Definition;
+use crate::vocab::{InputRole, Kpi, layout};
 
-pub use bag::bundle_name;
+pub use bag::{Sealed, bundle_name};
 pub(crate) use writer::write_atomically;
 
 pub struct Request<'a> {
     pub config: &'a Config,
     pub evidence: &'a Evidence,
     pub doc: &'a Document,
-    pub key: Option<&'a sign::Key>,
+    /// The signer's key fingerprint (bag-info and report name it); `None`: unsigned.
+    pub fingerprint: Option<String>,
     pub out_dir: &'a Path,
     pub force: bool,
     pub build_time: DateTime<Utc>,
 }
 
-/// What `finish` produced.
+/// The signatures `sign::sign_bag` makes over a sealed bag.
+pub struct Signatures {
+    pub public_pem: String,
+    pub tagmanifest: Vec<u8>,
+    pub report: Option<Vec<u8>>,
+}
+
+/// What `publish` produced.
 #[derive(Debug)]
 pub struct Built {
     pub zip: PathBuf,
@@ -48,16 +64,13 @@ pub struct Built {
     pub fingerprint: Option<String>,
 }
 
-/// Inputs staged and hashed, waiting for the report.
+/// Phase one done: inputs staged and hashed, waiting for the report.
 pub struct Prepared<'a> {
     req: &'a Request<'a>,
     name: String,
-    zip_target: PathBuf,
-    pdf_target: PathBuf,
-    staged: bag::Staged,
+    staged: stage::Staged,
     kpis_json: Vec<u8>,
-    fingerprint: Option<String>,
-    request_index: Vec<data::IndexRow>,
+    request_index: Vec<index::IndexRow>,
 }
 
 /// What the report template receives about the bundle, as `/bundle.json` (docs/report-data.md).
@@ -67,23 +80,33 @@ struct Facts<'a> {
     build_time: String,
     version: &'static str,
     fingerprint: Option<&'a str>,
-    evidence: Vec<bag::Indexed>,
+    evidence: Vec<stage::Indexed>,
     sources: Vec<Source>,
     /// Regulator requests only (a scope or a request id); empty otherwise.
-    request_index: &'a [data::IndexRow],
+    request_index: &'a [index::IndexRow],
+    /// Every portfolio KPI's definition and formula, in the document's order.
+    kpis: Vec<Definition>,
 }
 
 #[derive(Serialize)]
 struct Source {
-    role: String,
+    role: InputRole,
     original_path: String,
     sha256: String,
 }
 
-pub fn prepare<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
+/// The zip and PDF a build writes.
+fn targets(req: &Request<'_>, name: &str) -> (PathBuf, PathBuf) {
+    (
+        req.out_dir.join(format!("{name}.zip")),
+        req.out_dir.join(format!("{name}.pdf")),
+    )
+}
+
+/// Phase one: find every input, refuse an output folder among them, cut excerpts, stage.
+pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
     let name = bundle_name(req.config);
-    let zip_target = req.out_dir.join(format!("{name}.zip"));
-    let pdf_target = req.out_dir.join(format!("{name}.pdf"));
+    let (zip_target, pdf_target) = targets(req, &name);
     for target in [&zip_target, &pdf_target] {
         if target.exists() && !req.force {
             return Err(Error::Exists {
@@ -91,53 +114,50 @@ pub fn prepare<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
             });
         }
     }
-    let mut inputs = data::collect_inputs(req.config, req.evidence, req.doc)?;
+    let mut inputs = inputs::collect_inputs(req.config, req.evidence, req.doc)?;
     refuse_source_folders(req.out_dir, &inputs, req.evidence)?;
     let kpis_json = output::json(req.doc)?.into_bytes();
-    let mut generated = data::generated_files(req.evidence, req.doc, &kpis_json)?;
+    let mut generated = generated::generated_files(req.evidence, req.doc, &kpis_json)?;
     // A regulator request (a scope or a request id) gets an index of what each file evidences.
-    let scope = &req.doc.scope;
-    let request_index = if scope.systems.is_empty() && scope.request_id.is_none() {
-        Vec::new()
-    } else {
-        let mut rows = data::request_index(req.config, req.evidence, req.doc, &inputs, &generated);
-        rows.push(data::IndexRow {
-            path: "data/request-index.csv".into(),
+    let request_index = if req.config.scope.is_request() {
+        let mut rows = index::request_index(req.config, req.evidence, req.doc, &inputs, &generated);
+        rows.push(index::IndexRow {
+            path: layout::REQUEST_INDEX.into(),
             system: String::new(),
             evidences: "request index",
             detail: "this index".into(),
         });
-        rows.push(data::IndexRow {
-            path: "data/report/report.pdf".into(),
+        rows.push(index::IndexRow {
+            path: layout::REPORT.into(),
             system: String::new(),
             evidences: "report",
             detail: "the signed audit report".into(),
         });
         rows.sort_by(|a, b| a.path.cmp(&b.path));
-        generated.push((
-            "request-index.csv".to_string(),
-            data::request_index_csv(&rows)?,
-        ));
+        generated.push(generated::Generated {
+            dest: layout::in_data(layout::REQUEST_INDEX).to_string(),
+            bytes: index::request_index_csv(&rows)?,
+            system: None,
+        });
         rows
+    } else {
+        Vec::new()
     };
-    let fingerprint = req.key.map(|k| k.fingerprint()).transpose()?;
     std::fs::create_dir_all(req.out_dir).map_err(|e| Error::io("cannot create", req.out_dir, e))?;
-    let excerpts = data::cut_excerpts(&mut inputs, req.out_dir)?;
-    let staged = bag::stage(&name, req.out_dir, inputs, generated, req.build_time)?;
+    let excerpts = inputs::cut_excerpts(&mut inputs, req.out_dir)?;
+    let stamp = bag::zip_time(req.build_time)?;
+    let staged = stage::stage(&name, req.out_dir, inputs, generated, stamp)?;
     drop(excerpts);
     Ok(Prepared {
         req,
         name,
-        zip_target,
-        pdf_target,
         staged,
         kpis_json,
-        fingerprint,
         request_index,
     })
 }
 
-impl Prepared<'_> {
+impl<'a> Prepared<'a> {
     /// The KPI document exactly as stored in the bundle.
     pub fn kpis_json(&self) -> &[u8] {
         &self.kpis_json
@@ -149,7 +169,7 @@ impl Prepared<'_> {
             bundle_id: &self.name,
             build_time: self.req.build_time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
             version: env!("CARGO_PKG_VERSION"),
-            fingerprint: self.fingerprint.as_deref(),
+            fingerprint: self.req.fingerprint.as_deref(),
             evidence: self.staged.evidence_index(),
             sources: self
                 .staged
@@ -162,42 +182,65 @@ impl Prepared<'_> {
                 })
                 .collect(),
             request_index: &self.request_index,
+            kpis: Kpi::ALL.map(Kpi::describe).to_vec(),
         };
         serde_json::to_vec_pretty(&facts)
-            .map_err(|e| Error::Usage(format!("cannot serialise bundle facts: {e}")))
+            .map_err(|e| Error::Internal(format!("cannot serialise bundle facts: {e}")))
     }
 
-    /// Write the zip (and the PDF beside it) into place.
-    pub fn finish(self, report: Option<&[u8]>) -> Result<Built> {
-        let oxum = self.staged.oxum(report);
+    /// Phase three: every manifest line and the tag manifest, with the report in the payload.
+    pub fn seal(self, report: Option<Vec<u8>>) -> Result<Ready<'a>> {
+        let oxum = self.staged.oxum(report.as_deref());
         let bag_info = bag::bag_info(&bag::BagInfo {
             config: self.req.config,
             root: &self.name,
             oxum,
-            fingerprint: self.fingerprint.as_deref(),
+            fingerprint: self.req.fingerprint.as_deref(),
             build_time: self.req.build_time,
         })?;
-        writer::write_atomically(&self.zip_target, self.req.force, |file| {
-            self.staged.finish(file, &bag_info, report, self.req.key)
+        Ok(Ready {
+            req: self.req,
+            name: self.name,
+            oxum,
+            sealed: bag::seal(self.staged, bag_info, report),
+        })
+    }
+}
+
+/// A sealed bag waiting for its signatures, then to be published.
+pub struct Ready<'a> {
+    req: &'a Request<'a>,
+    name: String,
+    oxum: (u64, usize),
+    pub sealed: Sealed,
+}
+
+impl Ready<'_> {
+    /// Last phase: write the zip (and the PDF beside it) into place.
+    pub fn publish(self, signatures: Option<&Signatures>) -> Result<Built> {
+        let (zip_target, pdf_target) = targets(self.req, &self.name);
+        let force = self.req.force;
+        write_atomically(&zip_target, force, |file| {
+            self.sealed.write(file, signatures)
         })?;
-        let pdf = match report {
+        let pdf = match self.sealed.report() {
             Some(bytes) => {
-                writer::write_atomically(&self.pdf_target, self.req.force, |file| {
+                write_atomically(&pdf_target, force, |file| {
                     use std::io::Write;
                     file.write_all(bytes)
-                        .map_err(|e| Error::io("cannot write", &self.pdf_target, e))
+                        .map_err(|e| Error::io("cannot write", &pdf_target, e))
                 })?;
-                Some(self.pdf_target.clone())
+                Some(pdf_target)
             }
             None => None,
         };
         Ok(Built {
-            zip: self.zip_target.clone(),
+            zip: zip_target,
             pdf,
-            name: self.name.clone(),
-            payload_files: oxum.1,
-            payload_bytes: oxum.0,
-            fingerprint: self.fingerprint.clone(),
+            name: self.name,
+            payload_files: self.oxum.1,
+            payload_bytes: self.oxum.0,
+            fingerprint: self.req.fingerprint.clone(),
         })
     }
 }
@@ -206,7 +249,7 @@ impl Prepared<'_> {
 /// input file sits in, nor lie inside an MLflow store.
 fn refuse_source_folders(
     out_dir: &Path,
-    inputs: &[data::Input],
+    inputs: &[inputs::Input],
     evidence: &Evidence,
 ) -> Result<()> {
     let out = canonical_or_self(out_dir);

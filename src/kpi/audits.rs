@@ -9,9 +9,10 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{Kpi, ModelKpis, ratio};
+use super::{KpiValue, ModelKpis, ratio};
 use crate::error::{Error, Result};
-use crate::ingest::audits::{Assessment, Audit, BlastRadius, Severity};
+use crate::ingest::audits::{Assessment, Audit};
+use crate::vocab::{BlastRadius, ControlStatus, Severity};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct AuditOut {
@@ -33,8 +34,7 @@ pub struct ControlOut {
     pub id: String,
     pub title: String,
     pub score: Option<f64>,
-    /// pass | fail | not_applicable | not_assessed
-    pub status: &'static str,
+    pub status: ControlStatus,
     pub finding: Option<String>,
     pub evidence: Vec<String>,
     pub missing_evidence: Vec<String>,
@@ -109,10 +109,10 @@ fn score(audit: &Audit) -> AuditOut {
         .map(|def| {
             let scored = audit.controls.iter().find(|c| c.id == def.id);
             let status = match scored.map(|c| (c.status, c.score)) {
-                Some((Assessment::Assessed, Some(s))) if s >= pass => "pass",
-                Some((Assessment::Assessed, Some(_))) => "fail",
-                Some((Assessment::NotApplicable, _)) => "not_applicable",
-                _ => "not_assessed",
+                Some((Assessment::Assessed, Some(s))) if s >= pass => ControlStatus::Pass,
+                Some((Assessment::Assessed, Some(_))) => ControlStatus::Fail,
+                Some((Assessment::NotApplicable, _)) => ControlStatus::NotApplicable,
+                _ => ControlStatus::NotAssessed,
             };
             ControlOut {
                 id: def.id.clone(),
@@ -158,15 +158,15 @@ pub fn last_audit(audits: &[AuditOut], system: &str) -> Option<String> {
 pub fn control_pass_rate<'a>(
     audits: impl Iterator<Item = &'a AuditOut>,
     target: Option<f64>,
-) -> Kpi {
+) -> KpiValue {
     let (mut passed, mut assessed) = (0, 0);
     for c in audits.flat_map(|a| a.controls.iter()) {
         match c.status {
-            "pass" => {
+            ControlStatus::Pass => {
                 passed += 1;
                 assessed += 1;
             }
-            "fail" => assessed += 1,
+            ControlStatus::Fail => assessed += 1,
             _ => {}
         }
     }
@@ -180,7 +180,7 @@ pub fn audit_coverage<'a>(
     as_of: NaiveDate,
     max_age_days: u32,
     target: Option<f64>,
-) -> Kpi {
+) -> KpiValue {
     let (mut covered, mut total) = (0, 0);
     for m in models.filter(|m| m.in_production) {
         total += 1;
@@ -247,7 +247,7 @@ mod tests {
         assert_eq!(out[0].assessed_on, "2026-09-12");
         assert_eq!(out[0].superseded.len(), 1);
         assert_eq!(w.len(), 1, "the future audit is left out with a warning");
-        let statuses: Vec<&str> = out[0].controls.iter().map(|c| c.status).collect();
+        let statuses: Vec<&str> = out[0].controls.iter().map(|c| c.status.as_str()).collect();
         // IR-01 fails (1 < 2), IR-02 passes at the mark, IR-03 passes, IR-04 n/a, IR-05..IR-12 not assessed.
         assert_eq!(
             statuses[..5],

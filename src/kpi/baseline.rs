@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::KpiTable;
 use super::inventory::ModelKpis;
+use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
+use crate::vocab::{Kpi, layout};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Baseline {
@@ -42,7 +44,7 @@ pub struct Trend {
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct KpiChange {
-    pub kpi: String,
+    pub kpi: Kpi,
     pub previous: Option<f64>,
     pub current: Option<f64>,
     /// current − previous; null when either is n/a.
@@ -57,7 +59,11 @@ pub fn snapshot(
     portfolio_high: &KpiTable,
     models: &[ModelKpis],
 ) -> Baseline {
-    let values = |t: &KpiTable| t.0.iter().map(|(k, v)| (k.clone(), v.value)).collect();
+    let values = |t: &KpiTable| {
+        t.0.iter()
+            .map(|(k, v)| (k.name().to_string(), v.value))
+            .collect()
+    };
     Baseline {
         as_of: as_of.to_string(),
         period: BTreeMap::from([
@@ -107,7 +113,6 @@ pub fn read(path: &Path) -> Result<Baseline> {
 /// manifest lists, so a trend is never drawn against an altered baseline. (The signature is
 /// `dossier verify`'s business: it needs the signer's key.)
 fn from_bundle(path: &Path) -> Result<String> {
-    use sha2::{Digest, Sha256};
     use std::io::Read;
     const LIMIT: u64 = 16 << 20;
     let fail = |message: String| Error::Baseline {
@@ -120,12 +125,11 @@ fn from_bundle(path: &Path) -> Result<String> {
     let name = zip
         .file_names()
         .find(|n| {
-            n.split_once('/').is_some_and(|(root, rest)| {
-                !root.is_empty() && rest == "data/baseline/baseline.json"
-            })
+            n.split_once('/')
+                .is_some_and(|(root, rest)| !root.is_empty() && rest == layout::BASELINE_JSON)
         })
         .map(String::from)
-        .ok_or_else(|| fail("no <bundle>/data/baseline/baseline.json in the zip".into()))?;
+        .ok_or_else(|| fail(format!("no <bundle>/{} in the zip", layout::BASELINE_JSON)))?;
     let root = name.split('/').next().unwrap_or_default().to_string();
     let mut read = |entry: &str| -> Result<Vec<u8>> {
         let f = zip
@@ -141,26 +145,24 @@ fn from_bundle(path: &Path) -> Result<String> {
         Ok(bytes)
     };
     let baseline = read(&name)?;
-    let manifest = String::from_utf8(read(&format!("{root}/manifest-sha256.txt"))?)
+    let manifest = String::from_utf8(read(&format!("{root}/{}", layout::MANIFEST))?)
         .map_err(|_| fail("the manifest is not UTF-8".into()))?;
-    let listed = manifest
-        .lines()
-        .find_map(|l| {
-            l.split_once("  ")
-                .filter(|(_, p)| *p == "data/baseline/baseline.json")
-        })
-        .map(|(h, _)| h.to_ascii_lowercase())
-        .ok_or_else(|| fail("the manifest does not list data/baseline/baseline.json".into()))?;
-    let actual: String = Sha256::digest(&baseline)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    if actual != listed {
-        return Err(fail(
-            "data/baseline/baseline.json does not match the bundle's manifest (altered?); \
-             run `dossier verify` on it"
-                .into(),
-        ));
+    let listed = layout::parse_manifest(&manifest)
+        .into_iter()
+        .flatten()
+        .find(|(_, _, p)| *p == layout::BASELINE_JSON)
+        .map(|(_, h, _)| h.to_ascii_lowercase())
+        .ok_or_else(|| {
+            fail(format!(
+                "the manifest does not list {}",
+                layout::BASELINE_JSON
+            ))
+        })?;
+    if sha256_hex(&baseline) != listed {
+        return Err(fail(format!(
+            "{} does not match the bundle's manifest (altered?); run `dossier verify` on it",
+            layout::BASELINE_JSON
+        )));
     }
     String::from_utf8(baseline).map_err(|_| fail("baseline.json is not UTF-8".into()))
 }
@@ -169,10 +171,10 @@ pub fn trend(current: &KpiTable, previous: &Baseline, source: &Path) -> Trend {
     let kpis = current
         .0
         .iter()
-        .map(|(name, k)| {
-            let before = previous.portfolio.get(name).copied().flatten();
+        .map(|(kpi, k)| {
+            let before = previous.portfolio.get(kpi.name()).copied().flatten();
             KpiChange {
-                kpi: name.clone(),
+                kpi: *kpi,
                 previous: before,
                 current: k.value,
                 change: k.value.zip(before).map(|(now, then)| now - then),
@@ -194,12 +196,12 @@ mod tests {
     #[test]
     fn round_trip_and_change() {
         let then = KpiTable(vec![
-            ("audit_coverage".into(), ratio(1, 4, Some(1.0))),
-            ("approval_coverage".into(), ratio(0, 0, None)),
+            (Kpi::AuditCoverage, ratio(1, 4, Some(1.0))),
+            (Kpi::ApprovalCoverage, ratio(0, 0, None)),
         ]);
         let now = KpiTable(vec![
-            ("audit_coverage".into(), ratio(3, 4, Some(1.0))),
-            ("approval_coverage".into(), ratio(1, 2, None)),
+            (Kpi::AuditCoverage, ratio(3, 4, Some(1.0))),
+            (Kpi::ApprovalCoverage, ratio(1, 2, None)),
         ]);
         let base = snapshot(
             "2026-07-01",

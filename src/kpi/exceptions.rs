@@ -6,7 +6,7 @@
 use chrono::NaiveDate;
 use serde::Serialize;
 
-use super::{Kpi, ratio};
+use super::{KpiValue, ratio};
 use crate::ingest::exceptions::{Exception, ExceptionStatus};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -58,7 +58,7 @@ pub fn assess(e: &Exception, as_of: NaiveDate) -> ExceptionOut {
 pub fn expiry_adherence<'a>(
     list: impl Iterator<Item = &'a ExceptionOut>,
     target: Option<f64>,
-) -> Kpi {
+) -> KpiValue {
     let (mut adherent, mut expired) = (0, 0);
     for e in list.filter(|e| e.expired) {
         expired += 1;
@@ -72,7 +72,7 @@ pub fn expiry_adherence<'a>(
 pub fn expired_open_count<'a>(
     list: impl Iterator<Item = &'a ExceptionOut>,
     target: Option<f64>,
-) -> Kpi {
+) -> KpiValue {
     let n = list.filter(|e| e.expired && e.open_at_as_of).count() as u64;
     super::count(n, target)
 }

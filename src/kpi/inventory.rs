@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::config::Policy;
 use crate::ingest::mlflow::{self, ModelVersion, RegisteredModel, Store};
+use crate::vocab::RiskTier;
 
 /// The git commit tag MLflow sets on runs launched from a repository.
 pub const GIT_COMMIT_TAG: &str = "mlflow.source.git.commit";
@@ -22,7 +23,7 @@ pub struct ModelKpis {
     pub version: Option<String>,
     /// How production was decided: `alias:<name>` or `stage:Production`.
     pub production_via: Option<String>,
-    pub risk_tier: String,
+    pub risk_tier: RiskTier,
     pub source_run: Option<String>,
     /// The MLflow source the model was read from, as configured.
     pub store: String,
@@ -74,7 +75,7 @@ impl ModelKpis {
     pub fn named(name: &str) -> Self {
         ModelKpis {
             name: name.to_string(),
-            risk_tier: "unassessed".to_string(),
+            risk_tier: RiskTier::Unassessed,
             ..Default::default()
         }
     }
@@ -99,7 +100,7 @@ fn assess(
     warnings: &mut Vec<String>,
 ) -> ModelKpis {
     let mut kpis = ModelKpis {
-        risk_tier: risk_tier(model, &policy.risk_tier_tag),
+        risk_tier: RiskTier::from_tag(model.tags.get(&policy.risk_tier_tag).map(String::as_str)),
         store: store.path.display().to_string(),
         ..ModelKpis::named(&model.name)
     };
@@ -152,16 +153,6 @@ fn assess(
     kpis.git_commit = run.tags.get(GIT_COMMIT_TAG).cloned();
     kpis.has_code_lineage = Some(kpis.git_commit.is_some());
     kpis
-}
-
-/// SPEC §4: the missing tag is `unassessed`; values are compared lowercased.
-fn risk_tier(model: &RegisteredModel, tag: &str) -> String {
-    model
-        .tags
-        .get(tag)
-        .map(|v| v.trim().to_lowercase())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "unassessed".to_string())
 }
 
 /// SPEC §4: the first production alias (in the policy's order) that points at an existing
@@ -271,15 +262,5 @@ mod tests {
             ..Default::default()
         };
         assert!(production_version(&model, &aliases(), &mut Vec::new()).is_none());
-    }
-
-    #[test]
-    fn risk_tier_lowercased_and_defaulted() {
-        let mut model = RegisteredModel::default();
-        assert_eq!(risk_tier(&model, "risk_tier"), "unassessed");
-        model.tags.insert("risk_tier".into(), " High ".into());
-        assert_eq!(risk_tier(&model, "risk_tier"), "high");
-        model.tags.insert("risk_tier".into(), "".into());
-        assert_eq!(risk_tier(&model, "risk_tier"), "unassessed");
     }
 }

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::audits::AuditOut;
 use super::exceptions::ExceptionOut;
 use super::inventory::ModelKpis;
-use crate::ingest::audits::{BlastRadius, Severity};
+use crate::vocab::{BlastRadius, ControlStatus, Severity};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Item {
@@ -55,7 +55,11 @@ pub fn build(
 ) -> Vec<Item> {
     let mut items = Vec::new();
     for audit in audits {
-        for c in audit.controls.iter().filter(|c| c.status == "fail") {
+        for c in audit
+            .controls
+            .iter()
+            .filter(|c| c.status == ControlStatus::Fail)
+        {
             items.push(Item {
                 rank: 0,
                 id: format!("{}:{}", audit.system, c.id),
@@ -89,8 +93,8 @@ pub fn build(
                         m.name,
                         m.version.as_deref().unwrap_or("?")
                     ),
-                    severity: Some(tier_severity(&m.risk_tier)),
-                    blast_radius: Some(tier_blast_radius(&m.risk_tier)),
+                    severity: Some(m.risk_tier.severity()),
+                    blast_radius: Some(m.risk_tier.blast_radius()),
                     fix_days: None,
                     owner: None,
                 });
@@ -114,9 +118,9 @@ pub fn build(
                 e.id, e.reason, e.expires_on
             ),
             severity: Some(Severity::High),
-            blast_radius: Some(model.map_or(BlastRadius::Organisation, |m| {
-                tier_blast_radius(&m.risk_tier)
-            })),
+            blast_radius: Some(
+                model.map_or(BlastRadius::Organisation, |m| m.risk_tier.blast_radius()),
+            ),
             fix_days: None,
             owner: None,
         });
@@ -133,8 +137,8 @@ fn log_findings(m: &ModelKpis, logging_min: Option<f64>) -> Vec<Item> {
         system: m.name.clone(),
         source: source.to_string(),
         finding,
-        severity: Some(tier_severity(&m.risk_tier)),
-        blast_radius: Some(tier_blast_radius(&m.risk_tier)),
+        severity: Some(m.risk_tier.severity()),
+        blast_radius: Some(m.risk_tier.blast_radius()),
         fix_days: None,
         owner: None,
     };
@@ -179,25 +183,6 @@ fn model_fact(m: &ModelKpis, field: &str) -> Option<bool> {
     }
 }
 
-/// SPEC §4: `high` and `unassessed` → high, `medium` → medium, `low` → low. A tier the SPEC does
-/// not name is treated as unassessed.
-fn tier_severity(tier: &str) -> Severity {
-    match tier {
-        "medium" => Severity::Medium,
-        "low" => Severity::Low,
-        _ => Severity::High,
-    }
-}
-
-/// SPEC §4: a model's own findings reach customers for the `high` tier, the organisation otherwise.
-fn tier_blast_radius(tier: &str) -> BlastRadius {
-    if tier == "high" {
-        BlastRadius::Customers
-    } else {
-        BlastRadius::Organisation
-    }
-}
-
 pub fn sort(items: &mut [Item]) {
     // Enum order is the priority order; None (unknown) sorts after every known value.
     items.sort_by(|a, b| {
@@ -221,7 +206,8 @@ pub fn sort(items: &mut [Item]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use BlastRadius::{Customers, Organisation, Team};
+    use crate::vocab::RiskTier;
+    use BlastRadius::{Customers, Team};
     use Severity::*;
 
     fn item(id: &str, s: Option<Severity>, b: Option<BlastRadius>, d: Option<u32>) -> Item {
@@ -263,23 +249,10 @@ mod tests {
 
     #[test]
     fn model_findings_take_severity_and_radius_from_tier() {
-        assert_eq!(
-            (tier_severity("high"), tier_blast_radius("high")),
-            (High, Customers)
-        );
-        assert_eq!(
-            (tier_severity("unassessed"), tier_blast_radius("unassessed")),
-            (High, Organisation)
-        );
-        assert_eq!(
-            (tier_severity("medium"), tier_blast_radius("medium")),
-            (Medium, Organisation)
-        );
-        assert_eq!(tier_severity("low"), Low);
         let mut m = ModelKpis::named("fraud");
         m.in_production = true;
         m.version = Some("2".into());
-        m.risk_tier = "high".into();
+        m.risk_tier = RiskTier::High;
         m.has_model_card = Some(false);
         m.has_approval = Some(true);
         let items = build(&[m], &[], &[], None);

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::files::{list_dir, read_kv_dir, read_yaml, walk_files, yaml_scalar};
 use super::{DatasetInput, MetricPoint, ModelVersion, RegisteredModel, Run, Store, StoreKind};
 use crate::error::{Error, Result};
 
@@ -342,95 +343,6 @@ fn read_datasets(
         });
     }
     out.sort_by(|a, b| (&a.name, &a.digest).cmp(&(&b.name, &b.digest)));
-    Ok(out)
-}
-
-// ---- helpers -------------------------------------------------------------------------------
-
-fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
-    serde_yaml::from_str(&text).map_err(|e| {
-        let at = e
-            .location()
-            .map(|l| format!(":{}:{}", l.line(), l.column()))
-            .unwrap_or_default();
-        Error::Mlflow {
-            path: PathBuf::from(format!("{}{at}", path.display())),
-            message: format!("malformed meta.yaml: {e}"),
-            hint: Some("the store is damaged; restore this file or re-export the store".into()),
-        }
-    })
-}
-
-fn yaml_scalar(v: &serde_yaml::Value) -> String {
-    match v {
-        serde_yaml::Value::String(s) => s.clone(),
-        serde_yaml::Value::Number(n) => n.to_string(),
-        serde_yaml::Value::Bool(b) => b.to_string(),
-        other => serde_yaml::to_string(other)
-            .unwrap_or_default()
-            .trim()
-            .to_string(),
-    }
-}
-
-/// Sorted entry names of a folder. A name that is not UTF-8 is an error: MLflow never writes one,
-/// so the store has been tampered with or damaged, and skipping it could drop evidence.
-fn list_dir(dir: &Path) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io("cannot list", dir, e))? {
-        let entry = entry.map_err(|e| Error::io("cannot list", dir, e))?;
-        match entry.file_name().into_string() {
-            Ok(name) => out.push(name),
-            Err(raw) => {
-                return Err(Error::Mlflow {
-                    path: dir.join(&raw),
-                    message: "file name is not valid UTF-8; MLflow does not write such names"
-                        .into(),
-                    hint: Some("rename or remove the entry, then run again".into()),
-                });
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// Files below `dir`, keyed by their path relative to it with `/` (MLflow stores tag keys that
-/// contain `/` as nested folders).
-fn walk_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
-    let mut out = Vec::new();
-    if !dir.is_dir() {
-        return Ok(out);
-    }
-    let mut stack = vec![(String::new(), dir.to_path_buf())];
-    while let Some((prefix, folder)) = stack.pop() {
-        for name in list_dir(&folder)? {
-            let path = folder.join(&name);
-            let key = if prefix.is_empty() {
-                name
-            } else {
-                format!("{prefix}/{name}")
-            };
-            if path.is_dir() {
-                stack.push((key, path));
-            } else {
-                out.push((key, path));
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
-}
-
-/// A folder of `key` files holding values (tags, params, aliases).
-fn read_kv_dir(dir: &Path) -> Result<BTreeMap<String, String>> {
-    let mut out = BTreeMap::new();
-    for (key, path) in walk_files(dir)? {
-        let value =
-            std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-        out.insert(key, value);
-    }
     Ok(out)
 }
 

@@ -10,6 +10,7 @@
 
 mod artifacts;
 mod export;
+mod files;
 mod filestore;
 mod sqlite;
 

@@ -1,0 +1,118 @@
+//! What goes under `data/` from the KPI document: the document itself, its CSV tables, the
+//! baseline, and — in a scoped build — each named model's MLflow lineage extract (the store holds
+//! every model, so it is not copied whole). In: the evidence and the document. Out: (path under
+//! `data/`, bytes) pairs. Guarantees: generated from the same document the report reads.
+
+use std::collections::BTreeMap;
+
+use super::inputs::{sanitize, segment};
+use super::tables;
+use crate::digest::sha256_file;
+use crate::error::{Error, Result};
+use crate::ingest::Evidence;
+use crate::ingest::mlflow::{RegisteredModel, Run, StoreKind};
+use crate::kpi::Document;
+use crate::vocab::layout;
+
+/// A file generated for the bag.
+pub struct Generated {
+    /// Path under `data/`.
+    pub dest: String,
+    pub bytes: Vec<u8>,
+    /// The registered model a lineage extract describes.
+    pub system: Option<String>,
+}
+
+fn file(path: &str, bytes: Vec<u8>) -> Generated {
+    Generated {
+        dest: layout::in_data(path).to_string(),
+        bytes,
+        system: None,
+    }
+}
+
+/// The files generated from the document.
+pub fn generated_files(
+    evidence: &Evidence,
+    doc: &Document,
+    kpis_json: &[u8],
+) -> Result<Vec<Generated>> {
+    let mut baseline = serde_json::to_string_pretty(&doc.baseline)
+        .map_err(|e| Error::Internal(format!("cannot serialise the baseline: {e}")))?;
+    baseline.push('\n');
+    let mut files = vec![
+        file(layout::KPIS_JSON, kpis_json.to_vec()),
+        file(layout::MODELS_CSV, tables::models_csv(doc)?),
+        file(layout::PORTFOLIO_CSV, tables::portfolio_csv(doc)?),
+        file(layout::SCORES_CSV, tables::scores_csv(doc)?),
+        file(layout::REMEDIATION_CSV, tables::remediation_csv(doc)?),
+        file(layout::EXCEPTIONS_CSV, tables::exceptions_csv(doc)?),
+        file(layout::BASELINE_JSON, baseline.into_bytes()),
+    ];
+    files.extend(lineage_files(evidence, doc)?);
+    Ok(files)
+}
+
+/// A scoped build's MLflow evidence: for each named registered model, what its store says about
+/// it and the source runs of its versions, as `evidence/mlflow/lineage/<model>.json`.
+fn lineage_files(evidence: &Evidence, doc: &Document) -> Result<Vec<Generated>> {
+    #[derive(serde::Serialize)]
+    struct Lineage<'a> {
+        store: StoreRef,
+        model: &'a RegisteredModel,
+        runs: BTreeMap<&'a str, &'a Run>,
+    }
+    #[derive(serde::Serialize)]
+    struct StoreRef {
+        path: String,
+        kind: &'static str,
+        /// A SQLite store's SHA-256, so the extract can be checked against the store it came from.
+        sha256: Option<String>,
+    }
+    let mut out = Vec::new();
+    if doc.scope.systems.is_empty() {
+        return Ok(out);
+    }
+    for store in &evidence.stores {
+        let named: Vec<_> = store
+            .models
+            .iter()
+            .filter(|m| doc.scope.systems.contains(&m.name))
+            .collect();
+        if named.is_empty() {
+            continue;
+        }
+        let sha256 = match store.kind {
+            StoreKind::Sqlite => Some(sha256_file(&store.path)?),
+            _ => None,
+        };
+        for model in named {
+            let runs = model
+                .versions
+                .iter()
+                .filter_map(|v| v.run_id.as_deref())
+                .filter_map(|id| store.runs.get_key_value(id))
+                .map(|(k, v)| (k.as_str(), v))
+                .collect();
+            let lineage = Lineage {
+                store: StoreRef {
+                    path: store.path.display().to_string(),
+                    kind: store.kind.label(),
+                    sha256: sha256.clone(),
+                },
+                model,
+                runs,
+            };
+            let mut text = serde_json::to_string_pretty(&lineage)
+                .map_err(|e| Error::Internal(format!("cannot serialise the lineage: {e}")))?;
+            text.push('\n');
+            let path = format!("{}{}.json", layout::LINEAGE_DIR, segment(&model.name));
+            out.push(Generated {
+                dest: sanitize(layout::in_data(&path)),
+                bytes: text.into_bytes(),
+                system: Some(model.name.clone()),
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,347 @@
+//! What goes under `data/` from outside: the input files to copy, with where each goes (`dest`),
+//! why it is there (`InputRole`) and which system it belongs to. In: the config, the evidence read
+//! and the KPI document. Out: `Input`s, sorted by bundle path, no two sources on one path.
+//! Guarantees: bundle paths never contain `%`, CR or LF (bagit-python does not percent-decode);
+//! a model name is one path segment; an audit's evidence path that leaves the config's folder
+//! (through `..` or a symlink) is refused — only files a config names explicitly may come from
+//! elsewhere; a scoped build carries nothing of other systems.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::config::{Config, LogFormat};
+use crate::error::{Error, Result};
+use crate::ingest::Evidence;
+use crate::kpi::Document;
+use crate::vocab::InputRole;
+
+/// One input file to copy into the bag.
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// Why it is there.
+    pub role: InputRole,
+    pub source: PathBuf,
+    /// Path under `data/`.
+    pub dest: String,
+    pub size: u64,
+    /// RFC 3339, UTC, seconds.
+    pub mtime: String,
+    /// The registered model a model card or evaluation artifact belongs to.
+    pub system: Option<String>,
+    /// For an excerpt: the file it was cut from (what `data/sources.csv` describes).
+    pub origin: Option<Origin>,
+    /// A log extract to cut down to the in-scope records before it is staged.
+    pub excerpt: Option<ExcerptPlan>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub path: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct ExcerptPlan {
+    pub format: LogFormat,
+    pub rows: Vec<u64>,
+    pub bad_lines: Vec<u64>,
+}
+
+/// Replace each planned excerpt's source by its excerpt, written into `dir`; the returned files
+/// must live until the inputs are staged.
+pub fn cut_excerpts(inputs: &mut [Input], dir: &Path) -> Result<Vec<tempfile::NamedTempFile>> {
+    let mut files = Vec::new();
+    for input in inputs.iter_mut() {
+        let Some(plan) = input.excerpt.take() else {
+            continue;
+        };
+        let cut =
+            super::excerpt::write(&input.source, plan.format, &plan.rows, &plan.bad_lines, dir)?;
+        input.origin = Some(Origin {
+            path: input.source.clone(),
+            size: cut.original_size,
+            sha256: cut.original_sha256,
+        });
+        input.source = cut.file.path().to_path_buf();
+        input.size = cut.size;
+        files.push(cut.file);
+    }
+    Ok(files)
+}
+
+/// A file found for the bag: its role, source and the model it belongs to.
+type Found = (InputRole, PathBuf, Option<String>);
+
+pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> Result<Vec<Input>> {
+    let base = canonical(&config.base_dir)?;
+    let scope = &config.scope;
+    let scoped = scope.is_scoped();
+    let mut found: BTreeMap<String, Found> = BTreeMap::new();
+    let mut plans: BTreeMap<String, ExcerptPlan> = BTreeMap::new();
+    let mut add =
+        |role: InputRole, source: PathBuf, dest: String, system: Option<&str>| -> Result<()> {
+            let dest = sanitize(&dest);
+            match found.get(&dest) {
+                Some((_, existing, _)) if canonical(existing)? != canonical(&source)? => {
+                    Err(Error::Bundle {
+                        path: source,
+                        message: format!(
+                            "would be stored as data/{dest}, which {} already takes",
+                            existing.display()
+                        ),
+                    })
+                }
+                Some(_) => Ok(()),
+                None => {
+                    found.insert(dest, (role, source, system.map(String::from)));
+                    Ok(())
+                }
+            }
+        };
+    let config_name = config
+        .path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    // A scoped build carries nothing of other systems: not the config (it names every source),
+    // not the MLflow stores (they hold every model; data/evidence/mlflow/lineage/ has the named
+    // models' part), not an audit file that also holds other systems' audits.
+    if !scoped {
+        add(
+            InputRole::Config,
+            config.path.clone(),
+            format!("evidence/config/{config_name}"),
+            None,
+        )?;
+    }
+    for (i, store) in evidence.stores.iter().enumerate().filter(|_| !scoped) {
+        for file in &store.metadata_files {
+            let rel = file.strip_prefix(&store.root).unwrap_or(file);
+            let dest = format!(
+                "evidence/mlflow/{}-{}/{}",
+                i + 1,
+                store.kind.label(),
+                slash(rel)
+            );
+            add(InputRole::Mlflow, file.clone(), dest, None)?;
+        }
+    }
+    for m in doc.models.iter().filter(|m| m.in_production) {
+        if let Some(card) = &m.model_card {
+            let card = PathBuf::from(card);
+            let file = card
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            add(
+                InputRole::ModelCard,
+                card,
+                format!("evidence/model-cards/{}/{file}", segment(&m.name)),
+                Some(&m.name),
+            )?;
+        }
+        for file in evaluation_artifacts(m.artifact_dir.as_deref(), m.model_card.as_deref())? {
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            add(
+                InputRole::EvaluationArtifact,
+                file,
+                format!("evidence/run-artifacts/{}/{name}", segment(&m.name)),
+                Some(&m.name),
+            )?;
+        }
+    }
+    let mixed = |file: &PathBuf| {
+        evidence
+            .audits
+            .iter()
+            .any(|a| &a.file == file && !scope.admits(&a.system))
+    };
+    for audit in evidence
+        .audits
+        .iter()
+        .filter(|a| scope.admits(&a.system) && !mixed(&a.file))
+    {
+        add(
+            InputRole::Audit,
+            audit.file.clone(),
+            evidence_dest(&base, &audit.file)?,
+            None,
+        )?;
+    }
+    for audit in &doc.audits {
+        for control in &audit.controls {
+            for item in control
+                .evidence
+                .iter()
+                .filter(|e| !control.missing_evidence.contains(e))
+            {
+                let path = config.base_dir.join(item);
+                let real = canonical(&path)?;
+                if !real.starts_with(&base) {
+                    return Err(Error::Bundle {
+                        path: PathBuf::from(&audit.file),
+                        message: format!(
+                            "control {}: evidence {item} resolves to {}, outside the config folder {}",
+                            control.id,
+                            real.display(),
+                            base.display()
+                        ),
+                    });
+                }
+                add(
+                    InputRole::AuditEvidence,
+                    path,
+                    evidence_dest(&base, &real)?,
+                    None,
+                )?;
+            }
+        }
+    }
+    for file in &evidence.logs.files {
+        let dest = evidence_dest(&base, &file.path)?;
+        match &file.scoped_rows {
+            Some(rows) => {
+                add(InputRole::LogExcerpt, file.path.clone(), dest.clone(), None)?;
+                plans.insert(
+                    sanitize(&dest),
+                    ExcerptPlan {
+                        format: file.format,
+                        rows: rows.clone(),
+                        bad_lines: file.bad_lines.clone(),
+                    },
+                );
+            }
+            None => add(InputRole::LogExtract, file.path.clone(), dest, None)?,
+        }
+    }
+    // A register mixes systems; a scoped bundle carries its own filtered copy (audits/exceptions.csv).
+    if !scoped {
+        let files: Vec<&PathBuf> = evidence.exceptions.iter().map(|e| &e.file).collect();
+        for file in files {
+            add(
+                InputRole::Exceptions,
+                file.clone(),
+                evidence_dest(&base, file)?,
+                None,
+            )?;
+        }
+    }
+    found
+        .into_iter()
+        .map(|(dest, (role, source, system))| {
+            let meta =
+                std::fs::metadata(&source).map_err(|e| Error::io("cannot read", &source, e))?;
+            let mtime = meta
+                .modified()
+                .map(|t| {
+                    chrono::DateTime::<chrono::Utc>::from(t)
+                        .format("%Y-%m-%dT%H:%M:%SZ")
+                        .to_string()
+                })
+                .unwrap_or_default();
+            Ok(Input {
+                role,
+                source,
+                excerpt: plans.remove(&dest),
+                dest,
+                size: meta.len(),
+                mtime,
+                system,
+                origin: None,
+            })
+        })
+        .collect()
+}
+
+/// The files at the top of a production model's source-run artifact folder: where
+/// `mlflow.log_artifact` and `mlflow.evaluate` put reports, tables and plots. Sub-folders (the
+/// logged model itself, with its binaries) are left out.
+fn evaluation_artifacts(dir: Option<&str>, card: Option<&str>) -> Result<Vec<PathBuf>> {
+    let Some(dir) = dir else {
+        return Ok(Vec::new());
+    };
+    let dir = Path::new(dir);
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io("cannot list", dir, e))? {
+        let entry = entry.map_err(|e| Error::io("cannot list", dir, e))?;
+        let is_file = entry.file_type().map(|t| t.is_file()).unwrap_or(false);
+        if is_file && card.is_none_or(|c| Path::new(c) != entry.path()) {
+            files.push(entry.path());
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// Under the config's folder: `evidence/<relative path>`; elsewhere (named explicitly in the
+/// config): `evidence/external/<absolute path>`.
+fn evidence_dest(base: &Path, file: &Path) -> Result<String> {
+    let real = canonical(file)?;
+    Ok(match real.strip_prefix(base) {
+        Ok(rel) => format!("evidence/{}", slash(rel)),
+        Err(_) => format!(
+            "evidence/external/{}",
+            slash(real.strip_prefix("/").unwrap_or(&real))
+        ),
+    })
+}
+
+fn canonical(p: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(p).map_err(|e| Error::io("cannot resolve", p, e))
+}
+
+fn slash(p: &Path) -> String {
+    p.components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A name (a registered model's) as one path segment: no separators, never `.` or `..`, so no
+/// name can place a file outside its folder in the bag.
+pub(super) fn segment(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| if matches!(c, '/' | '\\') { '_' } else { c })
+        .collect();
+    match s.as_str() {
+        "" | "." | ".." => "_".repeat(s.len().max(1)),
+        _ => s,
+    }
+}
+
+/// bagit-python reads manifest paths literally: keep `%`, CR and LF out of them.
+pub fn sanitize(dest: &str) -> String {
+    dest.chars()
+        .map(|c| {
+            if matches!(c, '%' | '\r' | '\n') {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bundle_paths_lose_percent_and_newlines() {
+        assert_eq!(sanitize("evidence/50%\r\nfile.md"), "evidence/50___file.md");
+    }
+
+    #[test]
+    fn a_model_name_is_one_path_segment() {
+        assert_eq!(segment("fraud-detector"), "fraud-detector");
+        assert_eq!(segment("team/model"), "team_model");
+        assert_eq!(segment("..\\x"), ".._x");
+        assert_eq!(segment(".."), "__");
+        assert_eq!(segment("."), "_");
+    }
+}

@@ -1,0 +1,306 @@
+//! Phase one of a build: the input files staged. In: the inputs to copy (`inputs::Input`) and the
+//! files generated from the KPI document. Out: `Staged`, every input streamed once into a staging
+//! zip beside the output — one staging zip per worker thread, so many files are hashed on all
+//! cores — with its SHA-256 and size, and the chain of custody (`data/sources.csv`). Guarantees:
+//! each input is read exactly once, hashed while it is deflated, and must still have the size it
+//! had when it was listed; the staging zips are removed when `Staged` is dropped, whatever happens.
+
+use std::collections::BTreeMap;
+use std::io::{Seek, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use zip::ZipWriter;
+
+use super::bag::{options, zip_error};
+use super::generated::Generated;
+use super::inputs::Input;
+use super::tables::write_csv;
+use crate::digest::{CopyError, copy_hashing, sha256_hex};
+use crate::error::{Error, Result};
+use crate::vocab::{InputRole, layout};
+
+/// One payload file in the evidence index.
+#[derive(Debug, Clone, Serialize)]
+pub struct Indexed {
+    /// Path inside the bag, `data/…`.
+    pub path: String,
+    pub sha256: String,
+    pub size: u64,
+}
+
+/// Inputs staged and hashed; generated files held in memory.
+pub struct Staged {
+    pub(super) root: String,
+    /// One staging zip per worker.
+    pub(super) stagings: Vec<PathBuf>,
+    pub(super) time: zip::DateTime,
+    pub(super) inputs: Vec<Input>,
+    /// dest → (sha256, (staging zip, index of the entry in it))
+    pub(super) staged: BTreeMap<String, (String, (usize, usize))>,
+    pub(super) generated: Vec<Generated>,
+    pub(super) sources_csv: Vec<u8>,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        for path in &self.stagings {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+/// Split inputs into at most `workers` groups of similar total size (largest first), keeping
+/// each group in input order.
+fn partition(inputs: &[Input], workers: usize) -> Vec<Vec<usize>> {
+    let mut order: Vec<(usize, u64)> = inputs.iter().map(|i| i.size).enumerate().collect();
+    order.sort_by_key(|&(_, size)| std::cmp::Reverse(size));
+    let mut groups: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); workers.max(1)];
+    for (i, size) in order {
+        if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
+            g.0 += size;
+            g.1.push(i);
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(_, mut g)| {
+            g.sort_unstable();
+            g
+        })
+        .filter(|g| !g.is_empty())
+        .collect()
+}
+
+/// One worker: stream its inputs into its own staging zip; returns (dest, sha256, index).
+fn stage_group(
+    root: &str,
+    path: &Path,
+    group: &[&Input],
+    stamp: zip::DateTime,
+) -> Result<Vec<(String, String, usize)>> {
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .read(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io("cannot create", path, e))?;
+    let mut zip = ZipWriter::new(file);
+    let mut out = Vec::new();
+    for (index, input) in group.iter().enumerate() {
+        zip.start_file(
+            format!("{root}/{}{}", layout::DATA, input.dest),
+            options(stamp, input.size, &input.dest),
+        )
+        .map_err(|e| zip_error(path, e))?;
+        out.push((input.dest.clone(), copy_input(input, &mut zip)?, index));
+    }
+    zip.finish().map_err(|e| zip_error(path, e))?;
+    Ok(out)
+}
+
+pub fn stage(
+    root: &str,
+    out_dir: &Path,
+    inputs: Vec<Input>,
+    generated: Vec<Generated>,
+    stamp: zip::DateTime,
+) -> Result<Staged> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let groups = partition(&inputs, workers);
+    let stagings: Vec<PathBuf> = (0..groups.len())
+        .map(|w| out_dir.join(format!(".{root}.staging-{}-{w}", std::process::id())))
+        .collect();
+    let mut staged = Staged {
+        root: root.to_string(),
+        stagings,
+        time: stamp,
+        inputs,
+        staged: BTreeMap::new(),
+        generated,
+        sources_csv: Vec::new(),
+    };
+    let results: Vec<Result<Vec<(String, String, usize)>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = groups
+            .iter()
+            .zip(&staged.stagings)
+            .map(|(group, path)| {
+                let members: Vec<&Input> =
+                    group.iter().filter_map(|&i| staged.inputs.get(i)).collect();
+                scope.spawn(move || stage_group(root, path, &members, stamp))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::Internal(
+                        "a staging worker stopped unexpectedly".into(),
+                    ))
+                })
+            })
+            .collect()
+    });
+    for (worker, result) in results.into_iter().enumerate() {
+        for (dest, hash, index) in result? {
+            staged.staged.insert(dest, (hash, (worker, index)));
+        }
+    }
+    staged.sources_csv = sources_csv(&staged.inputs, &staged.staged)?;
+    Ok(staged)
+}
+
+impl Staged {
+    fn hash_of(&self, dest: &str) -> String {
+        self.staged
+            .get(dest)
+            .map(|(h, _)| h.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every payload file but the report, with its hash: what the report's evidence index lists.
+    pub fn evidence_index(&self) -> Vec<Indexed> {
+        let mut out: Vec<Indexed> = self
+            .generated
+            .iter()
+            .map(|g| Indexed {
+                path: format!("{}{}", layout::DATA, g.dest),
+                sha256: sha256_hex(&g.bytes),
+                size: g.bytes.len() as u64,
+            })
+            .chain(self.inputs.iter().map(|i| Indexed {
+                path: format!("{}{}", layout::DATA, i.dest),
+                sha256: self.hash_of(&i.dest),
+                size: i.size,
+            }))
+            .collect();
+        out.push(Indexed {
+            path: layout::SOURCES.to_string(),
+            sha256: sha256_hex(&self.sources_csv),
+            size: self.sources_csv.len() as u64,
+        });
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        out
+    }
+
+    /// The chain of custody: each input's role, original path and hash (an excerpt's original).
+    pub fn sources(&self) -> Vec<(InputRole, String, String)> {
+        self.inputs
+            .iter()
+            .map(|i| match &i.origin {
+                Some(o) => (i.role, o.path.display().to_string(), o.sha256.clone()),
+                None => (
+                    i.role,
+                    i.source.display().to_string(),
+                    self.hash_of(&i.dest),
+                ),
+            })
+            .collect()
+    }
+
+    /// `Payload-Oxum`: total bytes and file count of the payload.
+    pub fn oxum(&self, report: Option<&[u8]>) -> (u64, usize) {
+        let bytes = self
+            .generated
+            .iter()
+            .map(|g| g.bytes.len() as u64)
+            .sum::<u64>()
+            + self.inputs.iter().map(|i| i.size).sum::<u64>()
+            + self.sources_csv.len() as u64
+            + report.map_or(0, |r| r.len() as u64);
+        let files = self.generated.len() + self.inputs.len() + 1 + usize::from(report.is_some());
+        (bytes, files)
+    }
+}
+
+/// Copy an input into the open zip entry, hashing the same bytes; the file must still have the
+/// size it had when it was listed.
+fn copy_input<W: Write + Seek>(input: &Input, zip: &mut ZipWriter<W>) -> Result<String> {
+    let mut file = std::fs::File::open(&input.source)
+        .map_err(|e| Error::io("cannot read", &input.source, e))?;
+    let (total, hash) = copy_hashing(&mut file, zip).map_err(|e| match e {
+        CopyError::Read(e) => Error::io("cannot read", &input.source, e),
+        CopyError::Write(e) => Error::io("cannot write the zip for", &input.source, e),
+    })?;
+    if total != input.size {
+        return Err(Error::Bundle {
+            path: input.source.clone(),
+            message: format!(
+                "changed while being read ({} bytes listed, {total} read)",
+                input.size
+            ),
+        });
+    }
+    Ok(hash)
+}
+
+#[derive(Serialize, Default)]
+struct SourceRow {
+    role: &'static str,
+    original_path: String,
+    bundle_path: String,
+    size: u64,
+    mtime: String,
+    sha256: String,
+}
+
+/// `data/sources.csv`, sorted by bundle path. An excerpt is described by the file it was cut
+/// from; the manifest has the excerpt's own hash.
+fn sources_csv(
+    inputs: &[Input],
+    hashes: &BTreeMap<String, (String, (usize, usize))>,
+) -> Result<Vec<u8>> {
+    let mut sorted: Vec<&Input> = inputs.iter().collect();
+    sorted.sort_by(|a, b| a.dest.cmp(&b.dest));
+    let rows: Vec<SourceRow> = sorted
+        .into_iter()
+        .map(|i| {
+            let hash = hashes
+                .get(&i.dest)
+                .map(|(h, _)| h.clone())
+                .unwrap_or_default();
+            let (path, size, sha256) = match &i.origin {
+                Some(o) => (&o.path, o.size, o.sha256.clone()),
+                None => (&i.source, i.size, hash),
+            };
+            SourceRow {
+                role: i.role.as_str(),
+                original_path: path.display().to_string(),
+                bundle_path: format!("{}{}", layout::DATA, i.dest),
+                size,
+                mtime: i.mtime.clone(),
+                sha256,
+            }
+        })
+        .collect();
+    write_csv(&rows, layout::SOURCES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_balances_sizes_and_keeps_every_input_once() {
+        let input = |size| Input {
+            role: InputRole::Audit,
+            source: PathBuf::new(),
+            dest: String::new(),
+            size,
+            mtime: String::new(),
+            system: None,
+            origin: None,
+            excerpt: None,
+        };
+        let inputs: Vec<Input> = [100, 1, 50, 50, 2].into_iter().map(input).collect();
+        let groups = partition(&inputs, 2);
+        // Largest first onto the lighter group (ties to the first): 100 | 50+50 | then 2 and 1.
+        assert_eq!(groups, vec![vec![0, 4], vec![1, 2, 3]]);
+        let mut all: Vec<usize> = partition(&inputs, 8).concat();
+        all.sort();
+        assert_eq!(all, [0, 1, 2, 3, 4]);
+        assert_eq!(partition(&[], 4), Vec::<Vec<usize>>::new());
+    }
+}

@@ -1,0 +1,19 @@
+//! `dossier init DIR`: the scaffold's files on stdout, the next step on stderr.
+
+use crate::cli::InitArgs;
+use crate::error::{Exit, Result};
+use crate::init;
+use crate::ui::{Out, Ui};
+
+pub fn run(args: InitArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
+    for path in init::scaffold(&args.dir)? {
+        out.path(&path)?;
+    }
+    let config = args.dir.join("dossier.yaml");
+    ui.status(&format!(
+        "next: edit {} and run `dossier kpis -c {}`",
+        config.display(),
+        config.display()
+    ));
+    Ok(Exit::Success)
+}

@@ -1,0 +1,406 @@
+//! `dossier.yaml` (SPEC §2) in, a resolved `Config` out. Paths are made absolute against the config
+//! file's folder, defaults are filled in, command-line overrides (`Overrides`) are applied, and
+//! every rule is checked here so later stages can trust what they get. Unknown keys are errors
+//! naming the key path and line, because a typo in an audit config must never be ignored silently.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+
+mod raw;
+mod values;
+
+mod policy;
+
+pub use policy::Policy;
+use policy::resolve_policy;
+use raw::{RawConfig, parse};
+use values::{checked_period, now};
+pub use values::{parse_date, parse_epoch, parse_period, parse_timestamp};
+
+/// What the command line may override, already parsed (clap's value parsers call `parse_period`,
+/// `parse_date` and `parse_timestamp`); built by the commands from clap's types.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub period: Option<Period>,
+    pub as_of: Option<NaiveDate>,
+    pub systems: Vec<String>,
+    pub request_id: Option<String>,
+    pub baseline: Option<PathBuf>,
+    pub strict: bool,
+    /// `--timestamp`, or else `SOURCE_DATE_EPOCH`; `None`: now.
+    pub build_time: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The config file, absolute.
+    pub path: PathBuf,
+    /// Its folder: the base of every relative path.
+    pub base_dir: PathBuf,
+    pub organization: String,
+    pub title: String,
+    pub period: Period,
+    pub as_of: NaiveDate,
+    pub template: Template,
+    pub mlflow: Vec<MlflowSource>,
+    pub logs: Vec<LogSource>,
+    /// Absolute glob patterns.
+    pub audits: Vec<String>,
+    /// Absolute glob patterns.
+    pub exceptions: Vec<String>,
+    pub policy: Policy,
+    pub signing_key: Option<PathBuf>,
+    pub scope: Scope,
+    /// An earlier baseline to trend against (`--baseline`).
+    pub baseline: Option<PathBuf>,
+    pub strict: bool,
+    /// The one build time written everywhere (zip entries, bag-info, report).
+    pub build_time: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Period {
+    pub start: NaiveDate,
+    pub end: NaiveDate,
+}
+
+impl Period {
+    /// Whole days in the period, both ends included.
+    pub fn days(&self) -> i64 {
+        (self.end - self.start).num_days() + 1
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Template {
+    Default,
+    Path(PathBuf),
+}
+
+#[derive(Debug, Clone)]
+pub struct MlflowSource {
+    pub path: PathBuf,
+    pub artifact_root: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Splunk,
+    Elasticsearch,
+    Ndjson,
+    Csv,
+    Parquet,
+}
+
+#[derive(Debug, Clone)]
+pub struct LogSource {
+    /// Absolute glob pattern.
+    pub pattern: String,
+    /// `None`: decided per file from its extension.
+    pub format: Option<LogFormat>,
+    pub fields: FieldMap,
+    pub success: Vec<String>,
+}
+
+/// Where each canonical log field is found: a dotted path into the record.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FieldMap {
+    pub timestamp: String,
+    pub model: String,
+    pub version: String,
+    pub latency_ms: String,
+    pub status: String,
+    pub score: String,
+    pub request_id: String,
+}
+
+impl Default for FieldMap {
+    fn default() -> Self {
+        FieldMap {
+            timestamp: "timestamp".into(),
+            model: "model".into(),
+            version: "version".into(),
+            latency_ms: "latency_ms".into(),
+            status: "status".into(),
+            score: "score".into(),
+            request_id: "request_id".into(),
+        }
+    }
+}
+
+/// What a build covers: every system, or the systems a regulator request names (`--system`),
+/// with the request's id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub systems: Vec<String>,
+    pub request_id: Option<String>,
+}
+
+impl Scope {
+    /// Restricted to named systems.
+    pub fn is_scoped(&self) -> bool {
+        !self.systems.is_empty()
+    }
+
+    /// A regulator request: named systems, or a request id.
+    pub fn is_request(&self) -> bool {
+        self.is_scoped() || self.request_id.is_some()
+    }
+
+    /// Whether records, files and findings of `system` belong in this build.
+    pub fn admits(&self, system: &str) -> bool {
+        !self.is_scoped() || self.systems.iter().any(|s| s == system)
+    }
+
+    /// `all systems`, or the named ones.
+    pub fn label(&self) -> String {
+        if self.is_scoped() {
+            self.systems.join(", ")
+        } else {
+            "all systems".to_string()
+        }
+    }
+}
+
+// ---- loading -------------------------------------------------------------------------------
+
+/// Read, parse, validate and resolve the config at `path`, with the command line's overrides.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<Config> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Error::io("cannot read config", path, e))?;
+    let path = std::path::absolute(path).map_err(|e| Error::io("cannot resolve", path, e))?;
+    let raw = parse(&path, &text)?;
+    resolve(&path, raw, overrides)
+}
+
+fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config> {
+    let base_dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let invalid = |key: &str, message: String| Error::Config {
+        path: path.to_path_buf(),
+        line: None,
+        column: None,
+        key: Some(key.to_string()),
+        message,
+        hint: None,
+    };
+
+    if raw.organization.trim().is_empty() {
+        return Err(invalid("organization", "must not be empty".into()));
+    }
+    let period = match (overrides.period, &raw.report.period) {
+        (Some(period), _) => period,
+        (None, Some(p)) => {
+            let start = parse_date(&p.start).map_err(|m| invalid("report.period.start", m))?;
+            let end = parse_date(&p.end).map_err(|m| invalid("report.period.end", m))?;
+            checked_period(start, end).map_err(|m| invalid("report.period", m))?
+        }
+        (None, None) => {
+            return Err(invalid(
+                "report.period",
+                "missing: give `report.period: { start: YYYY-MM-DD, end: YYYY-MM-DD }` or --period START..END".into(),
+            ));
+        }
+    };
+    let as_of = match (overrides.as_of, &raw.report.as_of) {
+        (Some(day), _) => day,
+        (None, Some(text)) => parse_date(text).map_err(|m| invalid("report.as_of", m))?,
+        (None, None) => period
+            .end
+            .succ_opt()
+            .ok_or_else(|| invalid("report.period.end", "has no following day".into()))?,
+    };
+
+    let sources = raw.sources;
+    if sources.mlflow.is_empty()
+        && sources.logs.is_empty()
+        && sources.audits.is_empty()
+        && sources.exceptions.is_empty()
+    {
+        return Err(invalid(
+            "sources",
+            "no source: list at least one of mlflow, logs, audits, exceptions".into(),
+        ));
+    }
+    let join = |p: &str| absolute_under(&base_dir, p);
+    let mlflow = sources
+        .mlflow
+        .iter()
+        .map(|s| MlflowSource {
+            path: join(&s.path),
+            artifact_root: s.artifact_root.as_deref().map(join),
+        })
+        .collect();
+    let logs = sources
+        .logs
+        .into_iter()
+        .map(|s| LogSource {
+            pattern: join(&s.path).to_string_lossy().into_owned(),
+            format: s.format,
+            fields: s.fields,
+            success: s
+                .success
+                .unwrap_or_else(|| ["200", "ok", "success", "OK"].map(String::from).to_vec()),
+        })
+        .collect();
+    let globs = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .map(|p| join(p).to_string_lossy().into_owned())
+            .collect()
+    };
+
+    let policy = resolve_policy(raw.policy).map_err(|(key, m)| invalid(&key, m))?;
+    let template = match raw.report.template.as_deref() {
+        None | Some("default") => Template::Default,
+        Some(p) => Template::Path(join(p)),
+    };
+    let title = raw
+        .report
+        .title
+        .unwrap_or_else(|| format!("AI compliance posture, {} to {}", period.start, period.end));
+
+    Ok(Config {
+        path: path.to_path_buf(),
+        organization: raw.organization,
+        title,
+        period,
+        as_of,
+        template,
+        mlflow,
+        logs,
+        audits: globs(&sources.audits),
+        exceptions: globs(&sources.exceptions),
+        policy,
+        signing_key: raw.signing.key.as_deref().map(join),
+        scope: Scope {
+            systems: overrides.systems.clone(),
+            request_id: overrides.request_id.clone(),
+        },
+        baseline: overrides.baseline.clone(),
+        strict: overrides.strict,
+        build_time: overrides.build_time.unwrap_or_else(now),
+        base_dir,
+    })
+}
+
+fn absolute_under(base: &Path, p: &str) -> PathBuf {
+    let p = Path::new(p);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::Kpi;
+
+    fn load_str(text: &str) -> Result<Config> {
+        let path = Path::new("/cfg/dossier.yaml");
+        resolve(path, parse(path, text)?, &Overrides::default())
+    }
+
+    const MINIMAL: &str = "organization: Acme\nreport:\n  period: { start: 2026-07-01, end: 2026-09-30 }\nsources:\n  mlflow:\n    - path: mlflow/mlflow.db\n";
+
+    #[test]
+    fn minimal_config_gets_spec_defaults() {
+        let c = load_str(MINIMAL).unwrap();
+        assert_eq!(c.as_of, NaiveDate::from_ymd_opt(2026, 10, 1).unwrap());
+        assert_eq!(c.period.days(), 92); // Jul 31 + Aug 31 + Sep 30
+        assert_eq!(c.mlflow[0].path, PathBuf::from("/cfg/mlflow/mlflow.db"));
+        assert_eq!(
+            c.policy.production_aliases,
+            ["champion", "production", "prod"]
+        );
+        assert_eq!(c.policy.targets[&Kpi::AuditCoverage], 1.0);
+        assert_eq!(c.policy.targets.len(), 7);
+        assert_eq!(c.template, Template::Default);
+    }
+
+    #[test]
+    fn unknown_key_names_path_and_line() {
+        let text = format!("{MINIMAL}policy:\n  targetz: {{}}\n");
+        let err = load_str(&text).unwrap_err();
+        let Error::Config {
+            line, key, message, ..
+        } = &err
+        else {
+            panic!("{err:?}")
+        };
+        assert_eq!(*line, Some(8));
+        assert_eq!(key.as_deref(), Some("policy.targetz"));
+        assert!(message.contains("unknown field `targetz`"), "{message}");
+    }
+
+    #[test]
+    fn unknown_kpi_target_and_null_removal() {
+        let err = load_str(&format!("{MINIMAL}policy:\n  targets: {{ docs: 0.5 }}\n")).unwrap_err();
+        assert!(err.to_string().contains("policy.targets.docs"), "{err}");
+        let c = load_str(&format!(
+            "{MINIMAL}policy:\n  targets: {{ audit_coverage: null, approval_coverage: 0.5 }}\n"
+        ))
+        .unwrap();
+        assert!(!c.policy.targets.contains_key(&Kpi::AuditCoverage));
+        assert_eq!(c.policy.targets[&Kpi::ApprovalCoverage], 0.5);
+    }
+
+    #[test]
+    fn build_time_forms() {
+        let t = parse_timestamp("2026-10-01T09:30:00.75+02:00").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-10-01T07:30:00+00:00");
+        assert_eq!(
+            parse_epoch("1790000000").unwrap().timestamp(),
+            1_790_000_000
+        );
+        assert!(parse_timestamp("yesterday").is_err());
+        assert!(parse_epoch("soon").is_err());
+    }
+
+    #[test]
+    fn period_rules() {
+        assert!(parse_period("2026-07-01..2026-09-30").is_ok());
+        assert!(
+            parse_period("2026-09-30..2026-07-01")
+                .unwrap_err()
+                .contains("before")
+        );
+        assert!(parse_period("2026-07-01").is_err());
+        assert!(parse_period("2026-02-30..2026-03-01").is_err());
+        let no_period = "organization: A\nsources:\n  audits: [a.yaml]\n";
+        assert!(
+            load_str(no_period)
+                .unwrap_err()
+                .to_string()
+                .contains("report.period")
+        );
+        let overrides = Overrides {
+            period: Some(parse_period("2026-01-01..2026-01-31").unwrap()),
+            as_of: Some(parse_date("2026-03-01").unwrap()),
+            ..Default::default()
+        };
+        let path = Path::new("/cfg/d.yaml");
+        let c = resolve(path, parse(path, no_period).unwrap(), &overrides).unwrap();
+        assert_eq!(c.period.days(), 31);
+        assert_eq!(c.as_of.to_string(), "2026-03-01");
+    }
+
+    #[test]
+    fn no_source_and_bad_values_are_errors() {
+        let err = load_str("organization: A\nreport: { period: { start: 2026-01-01, end: 2026-01-02 } }\nsources: {}\n").unwrap_err();
+        assert!(err.to_string().contains("no source"), "{err}");
+        let err = load_str(&MINIMAL.replace("2026-09-30", "2026-13-01")).unwrap_err();
+        assert!(err.to_string().contains("report.period.end"), "{err}");
+        let err = load_str(&format!(
+            "{MINIMAL}  logs:\n    - path: x.json\n      format: xml\n"
+        ))
+        .unwrap_err();
+        assert!(err.to_string().contains("unknown variant `xml`"), "{err}");
+    }
+}

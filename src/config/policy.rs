@@ -1,0 +1,84 @@
+//! The `policy:` section of SPEC §2 resolved: every key defaulted, every KPI target named by a
+//! `Kpi` and in range (ratios 0..1, counts ≥ 0), a `null` target removing a default. In: the raw
+//! section. Out: `Policy`, or the key path and message of the first rule broken.
+
+use std::collections::BTreeMap;
+
+use super::raw::RawPolicy;
+use crate::vocab::Kpi;
+
+#[derive(Debug, Clone)]
+pub struct Policy {
+    pub production_aliases: Vec<String>,
+    pub risk_tier_tag: String,
+    pub model_card_artifacts: Vec<String>,
+    pub evaluation_metrics: Vec<String>,
+    pub approval_tag: String,
+    pub logging_min_coverage: f64,
+    pub audit_max_age_days: u32,
+    /// KPI → target: a minimum for ratios, a maximum for counts (`Kpi::direction`).
+    pub targets: BTreeMap<Kpi, f64>,
+}
+
+pub(super) fn resolve_policy(raw: RawPolicy) -> std::result::Result<Policy, (String, String)> {
+    let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let mut targets: BTreeMap<Kpi, f64> = Kpi::ALL
+        .into_iter()
+        .filter_map(|k| k.default_target().map(|t| (k, t)))
+        .collect();
+    for (name, value) in raw.targets {
+        let Some(kpi) = Kpi::from_name(&name) else {
+            return Err((
+                format!("policy.targets.{name}"),
+                format!("unknown KPI `{name}`; known: {}", Kpi::names()),
+            ));
+        };
+        match value {
+            Some(v) if !v.is_finite() || v < 0.0 || (!kpi.is_count() && v > 1.0) => {
+                return Err((
+                    format!("policy.targets.{name}"),
+                    format!("{v} is not a valid target (ratios are 0..1, counts ≥ 0)"),
+                ));
+            }
+            Some(v) => {
+                targets.insert(kpi, v);
+            }
+            None => {
+                targets.remove(&kpi);
+            }
+        }
+    }
+    let min_coverage = raw.logging_min_coverage.unwrap_or(0.95);
+    if !(0.0..=1.0).contains(&min_coverage) {
+        return Err((
+            "policy.logging_min_coverage".into(),
+            format!("{min_coverage} is not a share between 0 and 1"),
+        ));
+    }
+    Ok(Policy {
+        production_aliases: raw
+            .production_aliases
+            .unwrap_or_else(|| strings(&["champion", "production", "prod"])),
+        risk_tier_tag: raw.risk_tier_tag.unwrap_or_else(|| "risk_tier".into()),
+        model_card_artifacts: raw
+            .model_card_artifacts
+            .unwrap_or_else(|| strings(&["model_card.md", "MODEL_CARD.md", "model_card.pdf"])),
+        evaluation_metrics: raw.evaluation_metrics.unwrap_or_else(|| {
+            strings(&[
+                "accuracy",
+                "roc_auc",
+                "auc",
+                "f1",
+                "precision",
+                "recall",
+                "rmse",
+                "mae",
+                "r2",
+            ])
+        }),
+        approval_tag: raw.approval_tag.unwrap_or_else(|| "approved_by".into()),
+        logging_min_coverage: min_coverage,
+        audit_max_age_days: raw.audit_max_age_days.unwrap_or(365),
+        targets,
+    })
+}

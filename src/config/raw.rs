@@ -1,0 +1,121 @@
+//! `dossier.yaml` as written (SPEC §2): the serde structs of the file, every one denying unknown
+//! keys, and the parse that turns a YAML error into one naming the file, line, column and key path.
+//! In: the file's text. Out: a `RawConfig` nothing has checked beyond its shape.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::{FieldMap, LogFormat};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawConfig {
+    pub(super) organization: String,
+    #[serde(default)]
+    pub(super) report: RawReport,
+    pub(super) sources: RawSources,
+    #[serde(default)]
+    pub(super) policy: RawPolicy,
+    #[serde(default)]
+    pub(super) signing: RawSigning,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawReport {
+    pub(super) title: Option<String>,
+    pub(super) period: Option<RawPeriod>,
+    pub(super) as_of: Option<String>,
+    pub(super) template: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPeriod {
+    pub(super) start: String,
+    pub(super) end: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSources {
+    #[serde(default)]
+    pub(super) mlflow: Vec<RawMlflowSource>,
+    #[serde(default)]
+    pub(super) logs: Vec<RawLogSource>,
+    #[serde(default)]
+    pub(super) audits: Vec<String>,
+    #[serde(default)]
+    pub(super) exceptions: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMlflowSource {
+    pub(super) path: String,
+    pub(super) artifact_root: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLogSource {
+    pub(super) path: String,
+    pub(super) format: Option<LogFormat>,
+    #[serde(default)]
+    pub(super) fields: FieldMap,
+    pub(super) success: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawPolicy {
+    pub(super) production_aliases: Option<Vec<String>>,
+    pub(super) risk_tier_tag: Option<String>,
+    pub(super) model_card_artifacts: Option<Vec<String>>,
+    pub(super) evaluation_metrics: Option<Vec<String>>,
+    pub(super) approval_tag: Option<String>,
+    pub(super) logging_min_coverage: Option<f64>,
+    pub(super) audit_max_age_days: Option<u32>,
+    /// A `null` value removes a default target.
+    #[serde(default)]
+    pub(super) targets: BTreeMap<String, Option<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSigning {
+    pub(super) key: Option<String>,
+}
+
+pub(super) fn parse(path: &Path, text: &str) -> Result<RawConfig> {
+    let de = serde_yaml::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|err| {
+        let key = err.path().to_string();
+        let inner = err.into_inner();
+        let location = inner.location();
+        let message = strip_yaml_context(&inner.to_string(), &key);
+        Error::Config {
+            path: path.to_path_buf(),
+            line: location.as_ref().map(|l| l.line()),
+            column: location.as_ref().map(|l| l.column()),
+            key: Some(key),
+            message,
+            hint: Some("see SPEC §2 or `dossier init` for every key and its format".into()),
+        }
+    })
+}
+
+/// serde_yaml wraps its messages as "KEY: … at line L column C"; the error carries both already.
+fn strip_yaml_context(message: &str, key: &str) -> String {
+    let message = match message.split_once(": ") {
+        Some((head, rest)) if key.starts_with(head) => rest,
+        _ => message,
+    };
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}

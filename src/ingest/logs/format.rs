@@ -1,0 +1,142 @@
+//! Which format a log file is in, and where each canonical field sits in its records. In: a path
+//! and the configured field map. Out: the format (from the config, the extension, or a JSON
+//! file's first record: `result` → Splunk export, `_source` → Elasticsearch dump, else NDJSON)
+//! and the read schema of the mapped paths. Guarantees: an extension that names no format is an
+//! error asking for `format`; a path mapped both as a field and as an object is an error.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::config::{FieldMap, LogFormat};
+use crate::error::{Error, Result};
+
+/// From the extension; a JSON file's first record tells a Splunk export (`result` object) and an
+/// Elasticsearch dump (`_source` object) from plain NDJSON.
+pub(super) fn detect_format(path: &Path) -> Result<LogFormat> {
+    let ext = path
+        .extension()
+        .map(|e| e.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "csv" => return Ok(LogFormat::Csv),
+        "parquet" | "pq" => return Ok(LogFormat::Parquet),
+        "json" | "jsonl" | "ndjson" | "log" => {}
+        _ => {
+            return Err(Error::Logs {
+                path: path.to_path_buf(),
+                line: None,
+                message: "cannot tell the log format from the extension; set `format`".into(),
+            });
+        }
+    }
+    let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+    for line in BufReader::new(file).lines().take(100) {
+        let line = line.map_err(|e| Error::io("cannot read", path, e))?;
+        let Ok(serde_json::Value::Object(obj)) = serde_json::from_str(&line) else {
+            continue;
+        };
+        return Ok(if obj.get("result").is_some_and(|v| v.is_object()) {
+            LogFormat::Splunk
+        } else if obj.get("_source").is_some_and(|v| v.is_object()) {
+            LogFormat::Elasticsearch
+        } else {
+            LogFormat::Ndjson
+        });
+    }
+    Ok(LogFormat::Ndjson)
+}
+
+/// Canonical name → configured path, for the fields the KPIs use.
+pub(super) fn field_list(f: &FieldMap) -> [(&'static str, &str); 6] {
+    [
+        ("ts_raw", f.timestamp.as_str()),
+        ("model", f.model.as_str()),
+        ("version", f.version.as_str()),
+        ("latency_raw", f.latency_ms.as_str()),
+        ("status", f.status.as_str()),
+        ("score_raw", f.score.as_str()),
+    ]
+}
+
+/// Where a field sits in a JSON record. Splunk flattens nested fields into dotted keys, so a
+/// Splunk path is one literal key inside `result`; Elasticsearch paths are inside `_source`.
+pub(super) fn json_path(format: LogFormat, path: &str) -> Vec<String> {
+    match format {
+        LogFormat::Splunk => vec!["result".into(), path.into()],
+        LogFormat::Elasticsearch => std::iter::once("_source")
+            .chain(path.split('.'))
+            .map(String::from)
+            .collect(),
+        _ => path.split('.').map(String::from).collect(),
+    }
+}
+
+/// A tree of the mapped paths as a read schema: every leaf a string (Polars writes JSON numbers
+/// and booleans into string columns as their text), every inner node a struct.
+pub(super) fn json_schema(paths: &[Vec<String>]) -> std::result::Result<Schema, String> {
+    #[derive(Default)]
+    struct Node(BTreeMap<String, Node>, bool);
+    let mut root = Node::default();
+    for p in paths {
+        let mut node = &mut root;
+        for (i, key) in p.iter().enumerate() {
+            node = node.0.entry(key.clone()).or_default();
+            if i + 1 == p.len() {
+                node.1 = true;
+            }
+        }
+    }
+    fn dtype(key: &str, node: &Node) -> std::result::Result<DataType, String> {
+        match (node.0.is_empty(), node.1) {
+            (true, _) => Ok(DataType::String),
+            (false, true) => Err(format!(
+                "`{key}` is mapped both as a field and as an object holding other fields"
+            )),
+            (false, false) => Ok(DataType::Struct(
+                node.0
+                    .iter()
+                    .map(|(k, n)| dtype(k, n).map(|d| Field::new(k.as_str().into(), d)))
+                    .collect::<std::result::Result<_, _>>()?,
+            )),
+        }
+    }
+    root.0
+        .iter()
+        .map(|(k, n)| dtype(k, n).map(|d| Field::new(k.as_str().into(), d)))
+        .collect()
+}
+
+pub(super) fn nested(path: &[String]) -> Expr {
+    let mut expr = col(path[0].as_str());
+    for key in &path[1..] {
+        expr = expr.struct_().field_by_name(key);
+    }
+    expr
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_path_cannot_be_both_a_field_and_an_object() {
+        let paths = vec![
+            vec!["model".to_string()],
+            vec!["model".to_string(), "name".to_string()],
+        ];
+        assert!(json_schema(&paths).is_err());
+        let ok = vec![
+            vec!["_source".to_string(), "ts".to_string()],
+            vec![
+                "_source".to_string(),
+                "model".to_string(),
+                "name".to_string(),
+            ],
+        ];
+        let schema = json_schema(&ok).unwrap();
+        assert_eq!(schema.len(), 1);
+    }
+}

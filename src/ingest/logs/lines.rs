@@ -1,0 +1,255 @@
+//! The line rules of a JSON-lines log file, in one place. A line that is blank (only spaces,
+//! tabs, CR) is no record; a line that is not JSON is set aside and counted; every other line is
+//! a record, and records are numbered from 0 in file order — the rows Polars numbers. Every stage
+//! that numbers rows uses these: slicing a file for Polars (`LineSlices`), setting aside lines
+//! that are not JSON (`set_aside_bad_lines`), the line of a rejected record and the records of an
+//! excerpt (`RecordLines`, one pass front to back). Guarantees: no line is read into memory
+//! beyond one slice or one line; a very long line grows its slice instead of being cut.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+
+use super::Input;
+use crate::error::{Error, Result};
+
+/// A line that is not a record. Every stage that numbers rows (Polars' reader, the not-JSON pass,
+/// line numbers of rejects, excerpts) must agree on this.
+pub(crate) fn is_blank(line: &[u8]) -> bool {
+    trim_line(line).is_empty()
+}
+
+fn trim_line(buf: &[u8]) -> &[u8] {
+    let end = buf
+        .iter()
+        .rposition(|b| !matches!(b, b'\n' | b'\r' | b' ' | b'\t'))
+        .map_or(0, |i| i + 1);
+    buf.get(..end).unwrap_or_default()
+}
+
+/// The records of a JSON-lines file in order, each with its row and 1-based line number: blank
+/// lines and the lines set aside as not JSON are skipped.
+pub(crate) struct RecordLines<R> {
+    reader: BufReader<R>,
+    bad_lines: Vec<u64>,
+    buf: Vec<u8>,
+    line_no: u64,
+    next_row: u64,
+}
+
+impl<R: Read> RecordLines<R> {
+    /// `bad_lines`: sorted 1-based line numbers of lines that are not JSON.
+    pub(crate) fn new(inner: R, bad_lines: &[u64]) -> Self {
+        RecordLines {
+            reader: BufReader::with_capacity(1 << 20, inner),
+            bad_lines: bad_lines.to_vec(),
+            buf: Vec::new(),
+            line_no: 0,
+            next_row: 0,
+        }
+    }
+
+    /// The next record's (row, line number), or `None` at the end; `line()` then holds its bytes.
+    pub(crate) fn next_record(&mut self) -> std::io::Result<Option<(u64, u64)>> {
+        loop {
+            self.buf.clear();
+            if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+                return Ok(None);
+            }
+            self.line_no += 1;
+            if is_blank(&self.buf) || self.bad_lines.binary_search(&self.line_no).is_ok() {
+                continue;
+            }
+            let row = self.next_row;
+            self.next_row += 1;
+            return Ok(Some((row, self.line_no)));
+        }
+    }
+
+    /// The current record's bytes, line end included when the file had one.
+    pub(crate) fn line(&self) -> &[u8] {
+        &self.buf
+    }
+
+    pub(crate) fn into_inner(self) -> R {
+        self.reader.into_inner()
+    }
+}
+
+/// A JSON-lines file as consecutive slices of whole lines, each with its count of non-blank
+/// lines (the rows Polars sees).
+pub(super) struct LineSlices {
+    file: std::fs::File,
+    path: PathBuf,
+    size: usize,
+    carry: Vec<u8>,
+    pub(super) done: bool,
+    pub(super) rows_before: u64,
+}
+
+impl LineSlices {
+    pub(super) fn open(path: &Path, size: usize) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+        Ok(Self {
+            file,
+            path: path.to_path_buf(),
+            size,
+            carry: Vec::new(),
+            done: false,
+            rows_before: 0,
+        })
+    }
+
+    /// The next slice of whole lines holding at least one row, and its row count.
+    pub(super) fn next_slice(&mut self) -> Result<Option<(Vec<u8>, u64)>> {
+        use std::io::Read;
+        while !self.done {
+            let mut buf = std::mem::take(&mut self.carry);
+            let want = buf.len() + self.size;
+            buf.reserve(self.size);
+            while buf.len() < want {
+                let n = (&mut self.file)
+                    .take((want - buf.len()) as u64)
+                    .read_to_end(&mut buf)
+                    .map_err(|e| Error::io("cannot read", &self.path, e))?;
+                if n == 0 {
+                    self.done = true;
+                    break;
+                }
+            }
+            if !self.done {
+                // Keep the unfinished last line for the next slice; a slice without a line end
+                // is one very long line, and grows until it has one.
+                match buf.iter().rposition(|&b| b == b'\n') {
+                    Some(i) => self.carry = buf.split_off(i + 1),
+                    None => {
+                        self.carry = buf;
+                        continue;
+                    }
+                }
+            }
+            let rows = buf
+                .split(|&b| b == b'\n')
+                .filter(|line| !is_blank(line))
+                .count() as u64;
+            if rows > 0 {
+                return Ok(Some((buf, rows)));
+            }
+            // Only blank lines: nothing for Polars, and no rows to number.
+        }
+        Ok(None)
+    }
+}
+
+/// Find the lines Polars cannot parse; if any, write the others to a temporary copy that is
+/// scanned instead. Returns whether any were found.
+pub(super) fn set_aside_bad_lines(input: &mut Input) -> Result<bool> {
+    let path = input.path.clone();
+    let file = std::fs::File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+    let mut reader = BufReader::new(file);
+    let mut bad = Vec::new();
+    let mut copy: Option<std::io::BufWriter<tempfile::NamedTempFile>> = None;
+    // Bytes before the first bad line, copied as they are once there is one.
+    let mut good_prefix = 0u64;
+    let mut buf = Vec::new();
+    let mut line_no = 0u64;
+    loop {
+        buf.clear();
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|e| Error::io("cannot read", &path, e))?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let text = trim_line(&buf);
+        if text.is_empty() {
+            if copy.is_none() {
+                good_prefix += n as u64;
+            }
+            continue;
+        }
+        let ok = serde_json::from_slice::<serde_json::Value>(text).is_ok();
+        if !ok {
+            bad.push(line_no);
+            if copy.is_none() {
+                let mut tmp = tempfile::NamedTempFile::new()
+                    .map_err(|e| Error::io("cannot create a temporary file for", &path, e))?;
+                let prefix =
+                    std::fs::File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+                std::io::copy(&mut std::io::Read::take(prefix, good_prefix), &mut tmp)
+                    .map_err(|e| Error::io("cannot write a temporary copy of", &path, e))?;
+                copy = Some(std::io::BufWriter::with_capacity(1 << 20, tmp));
+            }
+            continue;
+        }
+        match copy.as_mut() {
+            Some(tmp) => {
+                tmp.write_all(text)
+                    .and_then(|_| tmp.write_all(b"\n"))
+                    .map_err(|e| Error::io("cannot write a temporary copy of", &path, e))?;
+            }
+            None => good_prefix += n as u64,
+        }
+    }
+    input.bad_lines = bad;
+    input.cleaned =
+        match copy {
+            Some(w) => Some(w.into_inner().map_err(|e| {
+                Error::io("cannot write a temporary copy of", &path, e.into_error())
+            })?),
+            None => None,
+        };
+    Ok(!input.bad_lines.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_slices_hold_every_record_line_whole() {
+        // 7 lines, 5 of them non-blank; the last has no line end; one is longer than a slice.
+        let text = b"{\"a\":1}\n\n{\"a\":2}\r\n{\"long\":\"xxxxxxxxxxxxxxxxxxxx\"}\n  \n{\"a\":3}\n{\"a\":4}";
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(text).unwrap();
+        for size in [1, 5, 12, 1000] {
+            let mut slices = LineSlices::open(tmp.path(), size).unwrap();
+            let (mut joined, mut rows) = (Vec::new(), 0);
+            while let Some((bytes, n)) = slices.next_slice().unwrap() {
+                if !slices.done {
+                    assert_eq!(bytes.last(), Some(&b'\n'), "slice size {size}");
+                }
+                joined.extend_from_slice(&bytes);
+                rows += n;
+            }
+            // Slices of only blank lines are skipped; every line with a record is there, in order.
+            let records = |b: &[u8]| -> Vec<Vec<u8>> {
+                b.split(|&c| c == b'\n')
+                    .filter(|l| !is_blank(l))
+                    .map(<[u8]>::to_vec)
+                    .collect()
+            };
+            assert_eq!(records(&joined), records(text), "slice size {size}");
+            assert_eq!(rows, 5, "slice size {size}");
+        }
+    }
+
+    #[test]
+    fn record_lines_skip_blank_and_bad_lines() {
+        // Lines: 1 rec, 2 blank, 3 bad, 4 rec, 5 "  \r", 6 rec without a line end.
+        let text = b"{\"a\":1}\n\nnot json\n{\"a\":2}\n  \r\n{\"a\":3}";
+        let mut lines = RecordLines::new(&text[..], &[3]);
+        let mut seen = Vec::new();
+        while let Some((row, line)) = lines.next_record().unwrap() {
+            seen.push((row, line, lines.line().to_vec()));
+        }
+        assert_eq!(
+            seen,
+            [
+                (0, 1, b"{\"a\":1}\n".to_vec()),
+                (1, 4, b"{\"a\":2}\n".to_vec()),
+                (2, 6, b"{\"a\":3}".to_vec()),
+            ]
+        );
+    }
+}

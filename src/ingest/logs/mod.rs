@@ -1,0 +1,199 @@
+//! Inference-log extracts in (SPEC §3.2: Splunk exports, Elasticsearch dumps, NDJSON, CSV,
+//! Parquet), one Polars table of the period's accepted records out, with every record accounted
+//! for: each file's records are either accepted inside the period, outside the period, or
+//! rejected with a reason, and the three add up to what the file holds. The stages, in order:
+//! `format` (which format, where the fields are), `read` (Polars' lazy scan of the mapped fields),
+//! `classify` (parse values with `values`, give each record its code), `scan` (one streaming query
+//! over every file, in slices of whole lines as `lines` cuts them), `account` (per-file totals and
+//! rejects with their lines). A line that is not JSON at all is found by a second, line-by-line
+//! pass over that file only (Polars refuses the whole file), counted with its line number, and the
+//! rest is read as usual.
+
+mod account;
+mod classify;
+mod format;
+mod lines;
+mod read;
+mod scan;
+mod values;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::config::{Config, LogFormat};
+use crate::error::{Error, Result};
+
+pub use classify::{Reason, period_bounds_ns};
+pub(crate) use lines::RecordLines;
+
+const NS_PER_SEC: i64 = 1_000_000_000;
+pub const NS_PER_DAY: i64 = 86_400 * NS_PER_SEC;
+
+/// The accepted records of the period and the account of every file read.
+#[derive(Debug, Clone, Default)]
+pub struct LogData {
+    /// `false` when the config lists no log source: operational KPIs are then n/a, not zero.
+    pub configured: bool,
+    /// Columns: `model` (str), `version` (str), `ts` (i64 ns since the epoch, UTC), `latency`
+    /// (f64), `score` (f64), `has_status` (bool), `is_error` (bool).
+    pub records: DataFrame,
+    pub files: Vec<FileRead>,
+    pub rejected: Vec<Rejected>,
+}
+
+impl LogData {
+    /// Every file's account, as the KPI document lists them.
+    pub fn accounts(&self) -> Vec<LogFile> {
+        self.files.iter().map(|f| f.account.clone()).collect()
+    }
+}
+
+/// One file read: its account, and what a scoped bundle needs to cut the file's excerpt.
+#[derive(Debug, Clone)]
+pub struct FileRead {
+    pub path: PathBuf,
+    pub format: LogFormat,
+    pub account: LogFile,
+    /// In a scoped build, the rows (0-based, as Polars numbers them) of the in-scope records
+    /// accepted in the period: what goes into the bundle's excerpt of this file.
+    pub scoped_rows: Option<Vec<u64>>,
+    /// The lines Polars could not read (not JSON), which an excerpt must skip as it did.
+    pub bad_lines: Vec<u64>,
+}
+
+/// One file read, as the data-quality section reports it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LogFile {
+    pub path: String,
+    pub format: &'static str,
+    pub records: u64,
+    pub accepted: u64,
+    pub outside_period: u64,
+    pub rejected: u64,
+    /// Accepted records of the period per model name.
+    pub models: BTreeMap<String, u64>,
+}
+
+/// SPEC §4 `rejected[]`: records of one file rejected for one reason.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Rejected {
+    pub source: String,
+    pub reason: Reason,
+    pub count: u64,
+    /// The first such record's line in the file (1-based; a CSV header is line 1).
+    pub first_line: Option<u64>,
+}
+
+/// A file to scan, its format decided, and how many lines were not JSON.
+struct Input {
+    path: PathBuf,
+    format: LogFormat,
+    source: usize,
+    /// Lines that are not JSON (1-based line numbers), found only when Polars refused the file.
+    bad_lines: Vec<u64>,
+    /// A copy without the bad lines, scanned in the file's place.
+    cleaned: Option<tempfile::NamedTempFile>,
+}
+
+pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> {
+    if config.logs.is_empty() {
+        return Ok(LogData::default());
+    }
+    let mut inputs = list_inputs(config, warnings)?;
+    let scanned = match scan::scan_all(config, &inputs) {
+        Ok(out) => out,
+        Err(first) => {
+            // Polars stops at the first line that is not JSON; find such lines, set them aside and
+            // scan again. If there are none, the failure was something else: report it.
+            let mut found = false;
+            for input in inputs.iter_mut().filter(|i| is_json(i.format)) {
+                found |= lines::set_aside_bad_lines(input)?;
+            }
+            if !found {
+                return Err(first);
+            }
+            scan::scan_all(config, &inputs)?
+        }
+    };
+    let (accounts, mut rejected) = account::account(&inputs, &scanned.counts)?;
+    let scoped = config.scope.is_scoped();
+    let mut files: Vec<FileRead> = inputs
+        .into_iter()
+        .zip(accounts)
+        .enumerate()
+        .map(|(i, (input, mut account))| {
+            let i = i as u32;
+            account.models = scanned.models.get(&i).cloned().unwrap_or_default();
+            FileRead {
+                path: input.path,
+                format: input.format,
+                account,
+                scoped_rows: scoped.then(|| scanned.rows.get(&i).cloned().unwrap_or_default()),
+                bad_lines: input.bad_lines,
+            }
+        })
+        .collect();
+    if scoped {
+        // Only files holding records of the named systems belong to a scoped account.
+        files.retain(|f| f.account.accepted + f.account.outside_period > 0);
+        rejected.retain(|r| files.iter().any(|f| f.account.path == r.source));
+    }
+    if config.strict
+        && let Some(r) = rejected.first()
+    {
+        return Err(Error::Logs {
+            path: PathBuf::from(&r.source),
+            line: r.first_line,
+            message: format!("record rejected: {} (--strict)", r.reason),
+        });
+    }
+    Ok(LogData {
+        configured: true,
+        records: scanned.records,
+        files,
+        rejected,
+    })
+}
+
+/// Every file the log sources name, with its format decided.
+fn list_inputs(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Input>> {
+    let mut inputs = Vec::new();
+    for (i, source) in config.logs.iter().enumerate() {
+        let what = format!("sources.logs[{i}].path");
+        let files = super::expand_globs(std::slice::from_ref(&source.pattern), &what, warnings)?;
+        for path in files {
+            let format = match source.format {
+                Some(f) => f,
+                None => format::detect_format(&path)?,
+            };
+            inputs.push(Input {
+                path,
+                format,
+                source: i,
+                bad_lines: Vec::new(),
+                cleaned: None,
+            });
+        }
+    }
+    Ok(inputs)
+}
+
+fn is_json(format: LogFormat) -> bool {
+    matches!(
+        format,
+        LogFormat::Splunk | LogFormat::Elasticsearch | LogFormat::Ndjson
+    )
+}
+
+pub fn format_label(format: LogFormat) -> &'static str {
+    match format {
+        LogFormat::Splunk => "splunk",
+        LogFormat::Elasticsearch => "elasticsearch",
+        LogFormat::Ndjson => "ndjson",
+        LogFormat::Csv => "csv",
+        LogFormat::Parquet => "parquet",
+    }
+}

@@ -1,0 +1,123 @@
+//! One log file read by Polars, lazily and with only the mapped fields projected. In: the file
+//! (or a slice of its lines), its format and the configured field map. Out: a `LazyFrame` of the
+//! raw fields `row`, `ts_raw`, `model`, `version`, `latency_raw`, `status`, `score_raw`, every
+//! one text or null. Guarantees: rows are numbered as `lines` numbers them (a slice continues
+//! the count); a CSV or Parquet file without a timestamp or model column is an error naming the
+//! columns it has; the other fields may be absent (null).
+
+use polars::prelude::*;
+
+use super::Input;
+use super::format::{field_list, json_path, json_schema, nested};
+use super::scan::{polars_error, scan_path};
+use crate::config::{LogFormat, LogSource};
+use crate::error::{Error, Result};
+
+/// The raw fields of one file as columns `row`, `ts_raw`, `model`, `version`, `latency_raw`,
+/// `status`, `score_raw`.
+/// A JSON-lines file comes as a slice of its lines and the number of rows before the slice.
+pub(super) fn scan_file(
+    input: &Input,
+    source: &LogSource,
+    slice: Option<(Vec<u8>, u64)>,
+) -> Result<LazyFrame> {
+    let path = scan_path(input);
+    let pl_path = PlRefPath::new(path.to_string_lossy().as_ref());
+    let row_index = Some(RowIndex {
+        name: "row".into(),
+        offset: slice.as_ref().map_or(0, |s| s.1 as IdxSize),
+    });
+    let fields = field_list(&source.fields);
+    let lf = match input.format {
+        LogFormat::Splunk | LogFormat::Elasticsearch | LogFormat::Ndjson => {
+            let paths: Vec<Vec<String>> = fields
+                .iter()
+                .map(|(_, p)| json_path(input.format, p))
+                .collect();
+            let schema = json_schema(&paths).map_err(|message| Error::Logs {
+                path: input.path.clone(),
+                line: None,
+                message,
+            })?;
+            let reader = match slice {
+                Some((bytes, _)) => {
+                    LazyJsonLineReader::new_with_sources(ScanSources::Buffers(Arc::from([
+                        polars_buffer::Buffer::from_vec(bytes),
+                    ])))
+                }
+                None => LazyJsonLineReader::new(pl_path),
+            };
+            let lf = reader
+                .with_schema(Some(Arc::new(schema)))
+                .with_ignore_errors(true)
+                .with_row_index(row_index)
+                .finish()
+                .map_err(|e| polars_error(std::slice::from_ref(input), e))?;
+            let exprs: Vec<Expr> = fields
+                .iter()
+                .zip(&paths)
+                .map(|((name, _), p)| nested(p).alias(*name))
+                .collect();
+            lf.select(std::iter::once(col("row")).chain(exprs).collect::<Vec<_>>())
+        }
+        LogFormat::Csv => {
+            let lf = LazyCsvReader::new(pl_path)
+                .with_has_header(true)
+                .with_infer_schema_length(Some(0))
+                .with_row_index(row_index)
+                .finish()
+                .map_err(|e| polars_error(std::slice::from_ref(input), e))?;
+            by_column(lf, input, &fields)?
+        }
+        LogFormat::Parquet => {
+            let args = ScanArgsParquet {
+                row_index,
+                ..Default::default()
+            };
+            let lf = LazyFrame::scan_parquet(pl_path, args)
+                .map_err(|e| polars_error(std::slice::from_ref(input), e))?;
+            by_column(lf, input, &fields)?
+        }
+    };
+    Ok(lf)
+}
+
+/// CSV and Parquet: a field is a column (a dotted path reaches into a Parquet struct column). A
+/// missing timestamp or model column is an error; the others may be absent.
+fn by_column(mut lf: LazyFrame, input: &Input, fields: &[(&str, &str)]) -> Result<LazyFrame> {
+    let schema = lf
+        .collect_schema()
+        .map_err(|e| polars_error(std::slice::from_ref(input), e))?;
+    let mut exprs = vec![col("row")];
+    for (name, path) in fields {
+        let parts: Vec<String> = if schema.contains(path) || input.format == LogFormat::Csv {
+            vec![path.to_string()]
+        } else {
+            path.split('.').map(String::from).collect()
+        };
+        if schema.contains(&parts[0]) {
+            exprs.push(nested(&parts).alias(*name));
+        } else if matches!(*name, "ts_raw" | "model") {
+            return Err(Error::Logs {
+                path: input.path.clone(),
+                line: None,
+                message: format!(
+                    "no column `{path}` for the {}; columns: {}",
+                    if *name == "model" {
+                        "model"
+                    } else {
+                        "timestamp"
+                    },
+                    schema
+                        .iter_names()
+                        .map(|n| n.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        } else {
+            exprs.push(lit(NULL).cast(DataType::String).alias(*name));
+        }
+    }
+    Ok(lf.select(exprs))
+}

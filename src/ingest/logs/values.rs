@@ -1,0 +1,160 @@
+//! Values of a log record parsed: timestamps to nanoseconds since the epoch (UTC) and numbers to
+//! f64, column by column for Polars. In: a column of text, numbers or Parquet datetimes. Out: a
+//! column of the same length where anything unparseable is null — the caller rejects it with a
+//! reason, so a value is never guessed. Epoch seconds and milliseconds are told apart by
+//! magnitude; digit strings are parsed exactly (an f64 would lose the nanoseconds).
+
+use chrono::DateTime;
+use polars::prelude::*;
+
+use super::NS_PER_SEC;
+
+/// Timestamps to ns since the epoch (UTC): RFC 3339 / ISO 8601 text with an offset, epoch
+/// seconds or milliseconds (as numbers or digit strings; |v| ≥ 1e11 means milliseconds), or a
+/// Parquet datetime. Anything else is null, which the caller rejects.
+pub(super) fn parse_timestamps(c: &Column) -> PolarsResult<Series> {
+    let s = c.as_materialized_series();
+    let name = s.name().clone();
+    let out: Int64Chunked = match s.dtype() {
+        DataType::String => s.str()?.iter().map(|v| v.and_then(parse_text_ts)).collect(),
+        DataType::Datetime(unit, _) => {
+            let factor = match unit {
+                TimeUnit::Nanoseconds => 1,
+                TimeUnit::Microseconds => 1_000,
+                TimeUnit::Milliseconds => 1_000_000,
+            };
+            s.cast(&DataType::Int64)?
+                .i64()?
+                .iter()
+                .map(|v| v.and_then(|v| v.checked_mul(factor)))
+                .collect()
+        }
+        DataType::Null => Int64Chunked::full_null(name.clone(), s.len()),
+        dt if dt.is_primitive_numeric() => s
+            .cast(&DataType::Float64)?
+            .f64()?
+            .iter()
+            .map(|v| v.and_then(epoch_ns))
+            .collect(),
+        _ => Int64Chunked::full_null(name.clone(), s.len()),
+    };
+    Ok(out.with_name(name).into_series())
+}
+
+fn parse_text_ts(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+        && text.bytes().any(|b| b.is_ascii_digit())
+        && !text[1..].contains('-')
+    {
+        return epoch_text_ns(text);
+    }
+    DateTime::parse_from_rfc3339(text)
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
+        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%z"))
+        .ok()
+        .and_then(|t| t.timestamp_nanos_opt())
+}
+
+/// Digits with an optional sign and fraction, exactly (an f64 would lose the nanoseconds).
+fn epoch_text_ns(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() || fraction.contains('.') || fraction.contains('-') {
+        return None;
+    }
+    let whole: i64 = whole.parse().ok()?;
+    // 1e11 s is the year 5138 and 1e11 ms is 1973: the magnitude tells the unit.
+    let (unit_ns, scale) = if whole >= 100_000_000_000 {
+        (1_000_000i64, 6)
+    } else {
+        (NS_PER_SEC, 9)
+    };
+    let mut frac_ns = 0i64;
+    for (i, b) in fraction.bytes().take(scale).enumerate() {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        frac_ns += i64::from(b - b'0') * 10i64.pow((scale - 1 - i) as u32);
+    }
+    let ns = whole.checked_mul(unit_ns)?.checked_add(frac_ns)?;
+    Some(if negative { -ns } else { ns })
+}
+
+/// Epoch seconds or milliseconds, told apart by magnitude: 1e11 s is the year 5138, 1e11 ms is
+/// 1973, so no real timestamp of either kind falls on the wrong side.
+fn epoch_ns(v: f64) -> Option<i64> {
+    if !v.is_finite() || v.abs() >= 9.2e15 {
+        return None;
+    }
+    let unit = if v.abs() >= 1e11 { 1e6 } else { 1e9 };
+    // Whole and fractional parts apart, so whole seconds stay exact.
+    let whole = v.trunc();
+    Some(whole as i64 * unit as i64 + ((v - whole) * unit).round() as i64)
+}
+
+/// Numbers as f64; text that is not a finite number is null, which the caller rejects.
+pub(super) fn parse_numbers(c: &Column) -> PolarsResult<Series> {
+    let s = c.as_materialized_series();
+    let name = s.name().clone();
+    let out: Float64Chunked = match s.dtype() {
+        DataType::String => s
+            .str()?
+            .iter()
+            .map(|v| {
+                v.and_then(|t| t.trim().parse::<f64>().ok())
+                    .filter(|f| f.is_finite())
+            })
+            .collect(),
+        DataType::Null => Float64Chunked::full_null(name.clone(), s.len()),
+        dt if dt.is_primitive_numeric() => s.cast(&DataType::Float64)?.f64()?.clone(),
+        _ => Float64Chunked::full_null(name.clone(), s.len()),
+    };
+    Ok(out.with_name(name).into_series())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_in_every_accepted_shape() {
+        // 2026-07-01T00:00:00Z is 1782864000 s since the epoch (date -d 2026-07-01T00:00:00Z +%s).
+        let base = 1_782_864_000 * NS_PER_SEC;
+        assert_eq!(parse_text_ts("2026-07-01T00:00:00Z"), Some(base));
+        assert_eq!(parse_text_ts("2026-07-01T02:00:00+02:00"), Some(base));
+        assert_eq!(
+            parse_text_ts("2026-07-01T02:00:00.5+0200"),
+            Some(base + NS_PER_SEC / 2)
+        );
+        assert_eq!(
+            parse_text_ts("2026-06-30T23:59:59.123456789Z"),
+            Some(base - NS_PER_SEC + 123_456_789)
+        );
+        assert_eq!(parse_text_ts("1782864000"), Some(base));
+        assert_eq!(parse_text_ts("1782864000000"), Some(base));
+        assert_eq!(parse_text_ts("1782864000.25"), Some(base + NS_PER_SEC / 4));
+        assert_eq!(epoch_ns(1_782_864_000_123.0), Some(base + 123_000_000));
+    }
+
+    #[test]
+    fn timestamps_without_zone_or_garbage_are_unparseable() {
+        for bad in [
+            "2026-07-01T00:00:00",
+            "yesterday",
+            "",
+            "2026-13-01T00:00:00Z",
+            "1-2-3",
+        ] {
+            assert_eq!(parse_text_ts(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! The one integration-test binary (as just and ripgrep do): every module runs the real
+//! `dossier` binary on `fixtures/` and `sample-evidence/`, so Polars and Typst are linked once.
+
+mod common;
+
+mod answer;
+mod audits;
+mod bad_input;
+mod bundle;
+mod cli;
+mod logs;
+mod mlflow;
+mod report;
+mod request;

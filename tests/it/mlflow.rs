@@ -1,0 +1,363 @@
+//! The real binary on the committed MLflow stores. Expected values are the hand-worked table of
+//! fixtures/mlflow/EXPECTED.md, written out again here; nothing is taken from the code's output.
+
+use crate::common::*;
+use serde_json::Value;
+
+/// (name, tier, in production, version, card, dataset, eval, git, approval)
+type Row = (
+    &'static str,
+    &'static str,
+    bool,
+    Option<&'static str>,
+    [bool; 5],
+);
+
+const EXPECTED: [Row; 7] = [
+    (
+        "churn-predictor",
+        "medium",
+        true,
+        Some("2"),
+        [true, false, true, false, true],
+    ),
+    (
+        "credit-risk-scorer",
+        "high",
+        true,
+        Some("2"),
+        [true, true, true, true, true],
+    ),
+    (
+        "fraud-detector",
+        "high",
+        true,
+        Some("2"),
+        [false, true, true, true, false],
+    ),
+    ("income-verifier", "medium", false, None, [false; 5]),
+    (
+        "marketing-propensity",
+        "unassessed",
+        true,
+        Some("2"),
+        [false, false, true, false, false],
+    ),
+    ("pricing-optimizer", "low", false, None, [false; 5]),
+    (
+        "triage-assistant",
+        "high",
+        true,
+        Some("2"),
+        [true, false, false, true, true],
+    ),
+];
+
+const HAS: [&str; 5] = [
+    "has_model_card",
+    "has_dataset_provenance",
+    "has_evaluation",
+    "has_code_lineage",
+    "has_approval",
+];
+
+fn check_store(store: &str, datasets_visible: bool) -> Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = mlflow_config(tmp.path(), &fixture(store), "");
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 0, "{store}: {}", out.stderr);
+    let doc = out.json();
+    let models = doc["models"].as_array().unwrap();
+    let names: Vec<&str> = models.iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        EXPECTED.map(|r| r.0),
+        "{store}: every registered model, sorted"
+    );
+    for (m, (name, tier, prod, version, has)) in models.iter().zip(EXPECTED) {
+        assert_eq!(m["risk_tier"], tier, "{store} {name}");
+        assert_eq!(m["in_production"], prod, "{store} {name}");
+        assert_eq!(m["version"].as_str(), version, "{store} {name}");
+        for (field, want) in HAS.iter().zip(has) {
+            let want = if *field == "has_dataset_provenance" {
+                want && datasets_visible
+            } else {
+                want
+            };
+            let got = &m[field];
+            if prod {
+                assert_eq!(got, &Value::Bool(want), "{store} {name} {field}");
+            } else {
+                assert!(
+                    got.is_null(),
+                    "{store} {name} {field}: n/a when not in production"
+                );
+            }
+        }
+    }
+    let ratio = |table: &str, kpi: &str| -> (f64, u64, u64) {
+        let k = &doc[table][kpi];
+        (
+            k["value"].as_f64().unwrap(),
+            k["numerator"].as_u64().unwrap(),
+            k["denominator"].as_u64().unwrap(),
+        )
+    };
+    assert_eq!(
+        ratio("portfolio", "documentation_completeness"),
+        (0.6, 3, 5)
+    );
+    assert_eq!(ratio("portfolio", "evaluation_completeness"), (0.8, 4, 5));
+    assert_eq!(ratio("portfolio", "code_lineage_completeness"), (0.6, 3, 5));
+    assert_eq!(ratio("portfolio", "approval_coverage"), (0.6, 3, 5));
+    assert_eq!(
+        ratio("portfolio_high", "documentation_completeness"),
+        (2.0 / 3.0, 2, 3)
+    );
+    assert_eq!(
+        ratio("portfolio_high", "code_lineage_completeness"),
+        (1.0, 3, 3)
+    );
+    assert_eq!(
+        ratio("portfolio_high", "approval_coverage"),
+        (2.0 / 3.0, 2, 3)
+    );
+    if datasets_visible {
+        assert_eq!(
+            ratio("portfolio", "dataset_provenance_completeness"),
+            (0.4, 2, 5)
+        );
+        assert_eq!(
+            ratio("portfolio_high", "dataset_provenance_completeness"),
+            (2.0 / 3.0, 2, 3)
+        );
+    } else {
+        assert_eq!(
+            ratio("portfolio", "dataset_provenance_completeness"),
+            (0.0, 0, 5)
+        );
+    }
+    // Targets come from the SPEC defaults: 0.6 < 0.85.
+    assert_eq!(
+        doc["portfolio"]["documentation_completeness"]["target"],
+        0.85
+    );
+    assert_eq!(doc["portfolio"]["documentation_completeness"]["met"], false);
+    doc
+}
+
+#[test]
+fn sqlite_store_mlflow_3x() {
+    let doc = check_store("mlflow/sqlite-3x/mlflow.db", true);
+    assert_eq!(doc["mlflow_sources"][0]["kind"], "sqlite");
+    // The latest value of the metric (step 1), not the first (0.70) nor version 1's run (0.81).
+    let auc = doc["models"][1]["evaluation_metrics"]["roc_auc"]
+        .as_f64()
+        .unwrap();
+    assert!((auc - 0.82).abs() < 1e-9, "{auc}");
+    assert!(
+        doc["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        doc["warnings"]
+    );
+}
+
+#[test]
+fn sqlite_store_mlflow_2x_older_schema() {
+    let doc = check_store("mlflow/sqlite-2x", true);
+    assert_eq!(doc["mlflow_sources"][0]["kind"], "sqlite");
+}
+
+#[test]
+fn file_store_mlflow_3x() {
+    let doc = check_store("mlflow/filestore-3x/mlruns", true);
+    assert_eq!(doc["mlflow_sources"][0]["kind"], "file-store");
+    assert!(
+        doc["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        doc["warnings"]
+    );
+}
+
+#[test]
+fn file_store_mlflow_2x() {
+    let doc = check_store("mlflow/filestore-2x", true);
+    assert_eq!(doc["mlflow_sources"][0]["kind"], "file-store");
+}
+
+#[test]
+fn export_import_folder() {
+    let doc = check_store("mlflow/export-import", false);
+    assert_eq!(doc["mlflow_sources"][0]["kind"], "export-import");
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains("no dataset inputs"), "{warnings}");
+}
+
+#[test]
+fn stale_artifact_uris_are_remapped_under_the_store() {
+    // The fixtures were logged under /tmp/gen, which does not exist here: the card must be found
+    // inside the fixture folder, through the <experiment>/<run>/artifacts suffix.
+    let tmp = tempfile::tempdir().unwrap();
+    let config = mlflow_config(tmp.path(), &fixture("mlflow/sqlite-3x/mlflow.db"), "");
+    let doc = kpis_json(&config).json();
+    let card = doc["models"][1]["model_card"].as_str().unwrap();
+    let expected_root = fixture("mlflow/sqlite-3x/mlruns");
+    assert!(card.starts_with(expected_root.to_str().unwrap()), "{card}");
+    assert!(card.ends_with("/artifacts/model_card.md"), "{card}");
+}
+
+#[test]
+fn artifact_root_finds_moved_artifacts_and_missing_ones_are_warned() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db_dir = tmp.path().join("db");
+    std::fs::create_dir_all(&db_dir).unwrap();
+    std::fs::copy(
+        fixture("mlflow/sqlite-3x/mlflow.db"),
+        db_dir.join("mlflow.db"),
+    )
+    .unwrap();
+    copy_dir(
+        &fixture("mlflow/sqlite-3x/mlruns"),
+        &tmp.path().join("archive/artifacts"),
+    );
+
+    // Without artifact_root the folders are not found: cards count as missing, with warnings.
+    let config = mlflow_config(tmp.path(), &db_dir.join("mlflow.db"), "");
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(
+        doc["portfolio"]["documentation_completeness"]["numerator"],
+        0
+    );
+    let warnings = doc["warnings"].to_string();
+    assert!(warnings.contains("artifact folder of run"), "{warnings}");
+    assert!(out.stderr.contains("warning:"), "{}", out.stderr);
+
+    let config = mlflow_config(
+        tmp.path(),
+        &db_dir.join("mlflow.db"),
+        "      artifact_root: archive/artifacts\n",
+    );
+    let doc = kpis_json(&config).json();
+    assert_eq!(
+        doc["portfolio"]["documentation_completeness"]["numerator"],
+        3
+    );
+    assert!(
+        doc["warnings"].as_array().unwrap().is_empty(),
+        "{}",
+        doc["warnings"]
+    );
+}
+
+#[test]
+fn sample_evidence_inventory() {
+    let out = run(&[
+        "kpis",
+        "-c",
+        repo()
+            .join("sample-evidence/dossier.yaml")
+            .to_str()
+            .unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // The table: organisation, each KPI with its fraction, each model.
+    assert!(
+        out.stdout
+            .starts_with("Acme Lending — AI compliance posture, Q3 2026"),
+        "{}",
+        out.stdout
+    );
+    let row = |kpi: &str| -> Vec<String> {
+        let line = out
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(kpi))
+            .unwrap_or_else(|| panic!("no {kpi} row"));
+        line.split_whitespace().map(String::from).collect()
+    };
+    assert_eq!(
+        row("documentation_completeness")[..5],
+        ["documentation_completeness", "60.0%", "3/5", "85.0%", "NO"]
+    );
+    assert_eq!(
+        row("pricing-optimizer")[..4],
+        ["pricing-optimizer", "low", "no", "-"]
+    );
+}
+
+#[test]
+fn csv_output_has_every_figure() {
+    let config = repo().join("sample-evidence/dossier.yaml");
+    let out = run(&["kpis", "-c", config.to_str().unwrap(), "--format", "csv"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let mut lines = out.stdout.lines();
+    assert_eq!(
+        lines.next(),
+        Some("scope,subject,kpi,value,target,met,numerator,denominator")
+    );
+    assert!(
+        out.stdout
+            .contains("\nportfolio,all,documentation_completeness,0.6,0.85,false,3,5\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("\nportfolio_high,high,approval_coverage,0.6666666666666666,1,false,2,3\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("\nmodel,fraud-detector,has_approval,false,,,,\n")
+    );
+    assert!(
+        out.stdout
+            .contains("\nmodel,income-verifier,has_approval,,,,,\n")
+    );
+    // 11 portfolio + 11 high-tier + 7 models × 19 fields (10 inventory, 9 operational), plus the
+    // header.
+    assert_eq!(out.stdout.lines().count(), 1 + 11 + 11 + 7 * 19);
+    assert!(
+        out.stdout
+            .contains("\nportfolio,all,logging_health,0.6,0.95,false,3,5\n"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("\nmodel,credit-risk-scorer,unregistered_versions,3,,,,\n")
+    );
+}
+
+#[test]
+fn system_scope_restricts_models_and_rejects_unknown_names() {
+    let config = repo().join("sample-evidence/dossier.yaml");
+    let c = config.to_str().unwrap();
+    let out = run(&[
+        "kpis",
+        "-c",
+        c,
+        "--format",
+        "json",
+        "--system",
+        "fraud-detector",
+        "--request-id",
+        "REQ-7",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["models"].as_array().unwrap().len(), 1);
+    assert_eq!(doc["scope"]["request_id"], "REQ-7");
+    assert_eq!(doc["portfolio"]["documentation_completeness"]["value"], 0.0);
+    let out = run(&["kpis", "-c", c, "--system", "nope"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("error: --system nope: no such system; known: churn-predictor"),
+        "{}",
+        out.stderr
+    );
+}

@@ -1,0 +1,226 @@
+//! The PDF report on the real binary, read back with poppler's tools (installed by .ci/run):
+//! names, KPI values and every control id appear; hostile strings print literally; two builds are
+//! byte-identical; the KPI document is attached; a broken user template is an error with its line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::*;
+
+const TIME: &str = "2026-10-02T08:00:00Z";
+
+fn build(config: &Path, out: &Path, extra: &[&str]) -> Outcome {
+    let mut args = vec![
+        "build",
+        "-c",
+        config.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--timestamp",
+        TIME,
+    ];
+    args.extend_from_slice(extra);
+    run(&args)
+}
+
+fn pdf_of(out: &Outcome) -> PathBuf {
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let pdf = PathBuf::from(
+        out.stdout
+            .lines()
+            .nth(1)
+            .expect("the PDF path on stdout's second line"),
+    );
+    assert!(pdf.is_file(), "{}", pdf.display());
+    pdf
+}
+
+fn tool(name: &str, args: &[&str]) -> String {
+    let out = Command::new(name)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{name} is needed (poppler-utils): {e}"));
+    assert!(
+        out.status.success(),
+        "{name}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn text_of(pdf: &Path) -> String {
+    // -raw keeps content-stream order, so a table row's cells stay on one line.
+    tool("pdftotext", &["-raw", pdf.to_str().unwrap(), "-"])
+}
+
+#[test]
+fn sample_report_has_every_section_name_value_and_control() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pdf = pdf_of(&build(
+        &repo().join("sample-evidence/dossier.yaml"),
+        tmp.path(),
+        &[],
+    ));
+    let text = text_of(&pdf);
+    for needle in [
+        "Acme Lending",
+        "AI compliance posture, Q3 2026",
+        "2026-07-01 to 2026-09-30",
+        "Executive summary",
+        "Model inventory",
+        "Scored audits",
+        "Remediation plan",
+        "Operational baseline",
+        "Exceptions register",
+        "Data quality",
+        "Evidence index",
+        "How to verify",
+        "documentation completeness 60.0% 3 / 5 85.0% missed",
+        "control pass rate 68.0% 17 / 25 90.0% missed",
+        "credit-risk-scorer",
+        "marketing-propensity unassessed yes",
+        "Kill switch exists but has never been tested.",
+        "EX-105",
+        "unsigned",
+    ] {
+        assert!(
+            text.contains(needle),
+            "`{needle}` missing from the report text:\n{text}"
+        );
+    }
+    for id in (1..=12)
+        .map(|n| format!("IR-{n:02}"))
+        .chain((1..=10).map(|n| format!("VA-{n:02}")))
+    {
+        assert!(text.contains(&id), "control {id} missing from the report");
+    }
+    // The footer carries the report id and period on every page, with page numbers.
+    let pages: usize = tool("pdfinfo", &[pdf.to_str().unwrap()])
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:").map(|n| n.trim().parse().unwrap()))
+        .unwrap();
+    assert!(pages >= 6, "{pages} pages");
+    assert!(text.contains(&format!("Page 2 of {pages}")), "page numbers");
+    assert!(
+        text.contains(
+            "dossier-acme-lending-2026-07-01_2026-09-30 · period 2026-07-01 to 2026-09-30"
+        )
+    );
+    // The KPI document travels inside the PDF.
+    let listing = tool("pdfdetach", &["-list", pdf.to_str().unwrap()]);
+    assert!(listing.contains("kpis.json"), "{listing}");
+    let saved = tmp.path().join("attached.json");
+    tool(
+        "pdfdetach",
+        &[
+            "-savefile",
+            "kpis.json",
+            "-o",
+            saved.to_str().unwrap(),
+            pdf.to_str().unwrap(),
+        ],
+    );
+    let attached: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    assert_eq!(attached["portfolio"]["control_pass_rate"]["numerator"], 17);
+    // PDF/A-3b is declared in the XMP metadata.
+    let meta = tool("pdfinfo", &["-meta", pdf.to_str().unwrap()]);
+    assert!(
+        meta.contains("<pdfaid:part>3</pdfaid:part>")
+            && meta.contains("<pdfaid:conformance>B</pdfaid:conformance>"),
+        "{meta}"
+    );
+}
+
+#[test]
+fn identical_inputs_and_time_give_identical_pdfs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let config = repo().join("sample-evidence/dossier.yaml");
+    let a = pdf_of(&build(&config, &tmp.path().join("a"), &[]));
+    let b = pdf_of(&build(&config, &tmp.path().join("b"), &[]));
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    // A different build time changes the metadata, and so the bytes.
+    let c = pdf_of(&run(&[
+        "build",
+        "-c",
+        config.to_str().unwrap(),
+        "-o",
+        tmp.path().join("c").to_str().unwrap(),
+        "--timestamp",
+        "2026-10-03T08:00:00Z",
+    ]));
+    assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
+}
+
+#[test]
+fn hostile_strings_print_literally() {
+    let tmp = tempfile::tempdir().unwrap();
+    let hostile_org = r#"]*_$ #import "x" <evil> @ref"#;
+    let hostile_system = r#"#panic("boom")"#;
+    std::fs::create_dir_all(tmp.path().join("audits")).unwrap();
+    std::fs::write(
+        tmp.path().join("audits/a.yaml"),
+        format!(
+            "framework: incident-readiness-12\nsystem: '{hostile_system}'\nassessed_on: 2026-09-01\ncontrols:\n  - {{ id: IR-01, score: 1, finding: '`raw` *bold* $x^2$ #emph[hi] // not a comment' }}\n"
+        ),
+    )
+    .unwrap();
+    let config = tmp.path().join("dossier.yaml");
+    std::fs::write(
+        &config,
+        format!("organization: '{hostile_org}'\nreport: {{ period: {{ start: 2026-07-01, end: 2026-09-30 }} }}\nsources:\n  audits: [audits/*.yaml]\n"),
+    )
+    .unwrap();
+    let text = text_of(&pdf_of(&build(&config, &tmp.path().join("out"), &[])));
+    for literal in [
+        hostile_org,
+        hostile_system,
+        "`raw` *bold* $x^2$ #emph[hi] // not a comment",
+    ] {
+        assert!(
+            text.contains(literal),
+            "`{literal}` not printed literally:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn broken_user_template_names_its_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let template = tmp.path().join("custom.typ");
+    std::fs::write(&template, "#let kpis = json(\"/kpis.json\")\n= Report for #kpis.organization\n\n#undefined-function(1)\n").unwrap();
+    let store = fixture("mlflow/sqlite-3x/mlflow.db");
+    let config = mlflow_config(tmp.path(), &store, "");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "report:\n",
+        &format!("report:\n  template: {}\n", template.display()),
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = build(&config, &tmp.path().join("out"), &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains(&format!(
+            "error: {}:4:2: unknown variable: undefined-function",
+            template.display()
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !tmp.path()
+            .join("out")
+            .read_dir()
+            .map(|mut d| d.any(|e| e.unwrap().path().extension().is_some_and(|x| x == "zip")))
+            .unwrap_or(false),
+        "no bundle without its report"
+    );
+
+    // A working user template receives the same JSON and the bundle facts.
+    std::fs::write(&template, "#let kpis = json(\"/kpis.json\")\n#let b = json(\"/bundle.json\")\n= Custom report for #kpis.organization\nBundle #b.bundle_id has #b.evidence.len() indexed files.\n").unwrap();
+    let text = text_of(&pdf_of(&build(&config, &tmp.path().join("ok"), &[])));
+    assert!(text.contains("Custom report for Test Org"), "{text}");
+    assert!(
+        text.contains("Bundle dossier-test-org-2026-07-01_2026-09-30 has"),
+        "{text}"
+    );
+}
