@@ -93,11 +93,9 @@ fn the_sample_questionnaire_is_answered_from_the_evidence() {
         );
     }
     let rows = by_id(&output);
-    assert_eq!(
-        rows.len(),
-        input.len() - 1,
-        "one answered row per question of the input"
-    );
+    let questions = input.iter().skip(1).filter(|r| !r[0].is_empty()).count();
+    assert!(questions > 0);
+    assert_eq!(rows.len(), questions, "one answered row per question (id)");
     for (id, row) in &rows {
         assert_eq!(row["status"], "answered", "{id}");
         assert!(
