@@ -31,6 +31,9 @@ pub struct Job<'a> {
     pub id_column: &'a str,
     pub question_column: &'a str,
     pub force: bool,
+    /// The build time (SOURCE_DATE_EPOCH, else now): the workbook's creation time, so identical
+    /// inputs give identical bytes.
+    pub build_time: chrono::DateTime<chrono::Utc>,
 }
 
 /// What `run` did: the questions answered and the ones left open, as (id, question).
@@ -72,7 +75,7 @@ pub fn run(job: &Job<'_>, doc: &Document) -> Result<Outcome> {
         Format::Xlsx => {
             let mut book = xlsx_io::read(job.questionnaire, job)?;
             let outcome = fill(&mut book.sheet, job, &rules, &env, &context)?;
-            let bytes = xlsx_io::write(&book, job.output)?;
+            let bytes = xlsx_io::write(&book, job.output, job.build_time)?;
             write_out(job, &bytes)?;
             Ok(outcome)
         }

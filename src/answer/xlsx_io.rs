@@ -3,7 +3,7 @@
 //! Styles are not kept (docs/decisions.md).
 
 use calamine::{Data, Reader, Xlsx, open_workbook};
-use rust_xlsxwriter::{Format, Workbook};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Workbook};
 
 use super::*;
 
@@ -81,7 +81,11 @@ fn text(d: &Data) -> String {
 }
 
 /// Every sheet again, cell for cell, with the questionnaire's changed cells as text.
-pub fn write(book: &Book, path: &Path) -> Result<Vec<u8>> {
+pub fn write(
+    book: &Book,
+    path: &Path,
+    build_time: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<u8>> {
     let fail = |e: rust_xlsxwriter::XlsxError| Error::Answer {
         path: path.to_path_buf(),
         at: None,
@@ -90,6 +94,8 @@ pub fn write(book: &Book, path: &Path) -> Result<Vec<u8>> {
     let date = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
     let wrap = Format::new().set_text_wrap();
     let mut wb = Workbook::new();
+    let created = ExcelDateTime::from_timestamp(build_time.timestamp()).map_err(fail)?;
+    wb.set_properties(&DocProperties::new().set_creation_datetime(&created));
     for (i, grid) in book.grids.iter().enumerate() {
         let ws = wb.add_worksheet();
         ws.set_name(&grid.name).map_err(fail)?;

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::inputs::{sanitize, segment};
 use super::tables;
+use crate::config::Scope;
 use crate::digest::sha256_file;
 use crate::error::{Error, Result};
 use crate::ingest::Evidence;
@@ -33,6 +34,7 @@ fn file(path: &str, bytes: Vec<u8>) -> Generated {
 
 /// The files generated from the document.
 pub fn generated_files(
+    scope: &Scope,
     evidence: &Evidence,
     doc: &Document,
     kpis_json: &[u8],
@@ -49,13 +51,13 @@ pub fn generated_files(
         file(layout::EXCEPTIONS_CSV, tables::exceptions_csv(doc)?),
         file(layout::BASELINE_JSON, baseline.into_bytes()),
     ];
-    files.extend(lineage_files(evidence, doc)?);
+    files.extend(lineage_files(scope, evidence)?);
     Ok(files)
 }
 
 /// A scoped build's MLflow evidence: for each named registered model, what its store says about
 /// it and the source runs of its versions, as `evidence/mlflow/lineage/<model>.json`.
-fn lineage_files(evidence: &Evidence, doc: &Document) -> Result<Vec<Generated>> {
+fn lineage_files(scope: &Scope, evidence: &Evidence) -> Result<Vec<Generated>> {
     #[derive(serde::Serialize)]
     struct Lineage<'a> {
         store: StoreRef,
@@ -70,14 +72,14 @@ fn lineage_files(evidence: &Evidence, doc: &Document) -> Result<Vec<Generated>> 
         sha256: Option<String>,
     }
     let mut out = Vec::new();
-    if doc.scope.systems.is_empty() {
+    if !scope.is_scoped() {
         return Ok(out);
     }
     for store in &evidence.stores {
         let named: Vec<_> = store
             .models
             .iter()
-            .filter(|m| doc.scope.systems.contains(&m.name))
+            .filter(|m| scope.admits(&m.name))
             .collect();
         if named.is_empty() {
             continue;

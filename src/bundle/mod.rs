@@ -3,7 +3,7 @@
 //! a single top-level folder, signed per SPEC §7) and `<out>/<name>.pdf`. A build runs in named
 //! phases, each a step the `build` command takes: `stage` (inputs copied and hashed, `Prepared`) →
 //! the report rendered from `Prepared::facts_json` → `Prepared::seal` (every manifest line known,
-//! `Sealed`) → `sign::sign_bag` over the sealed tag manifest → `Sealed::publish`. Guarantees: every
+//! `Ready`) → `sign::sign_bag` over the sealed tag manifest → `Ready::publish`. Guarantees: every
 //! input file is read exactly once, hashed while it is copied; entries are in sorted order with
 //! the build time, fixed permissions and the Unix OS field, so identical inputs and time give
 //! identical bytes; outputs are written to temporary files beside the targets and linked into
@@ -117,7 +117,8 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
     let mut inputs = inputs::collect_inputs(req.config, req.evidence, req.doc)?;
     refuse_source_folders(req.out_dir, &inputs, req.evidence)?;
     let kpis_json = output::json(req.doc)?.into_bytes();
-    let mut generated = generated::generated_files(req.evidence, req.doc, &kpis_json)?;
+    let mut generated =
+        generated::generated_files(&req.config.scope, req.evidence, req.doc, &kpis_json)?;
     // A regulator request (a scope or a request id) gets an index of what each file evidences.
     let request_index = if req.config.scope.is_request() {
         let mut rows = index::request_index(req.config, req.evidence, req.doc, &inputs, &generated);

@@ -30,6 +30,7 @@ pub fn run(args: AnswerArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
             id_column: &args.id_column,
             question_column: &args.question_column,
             force: args.force,
+            build_time: assessed.config.build_time,
         },
         &assessed.doc,
     )?;

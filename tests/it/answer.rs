@@ -423,3 +423,41 @@ fn bad_questionnaires_and_outputs_are_refused() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("not a readable XLSX"), "{}", run.stderr);
 }
+
+#[test]
+fn an_answered_workbook_is_reproducible_under_source_date_epoch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = |name: &str, epoch: &str| {
+        let out = tmp.path().join(name);
+        let done = dossier()
+            .current_dir(repo())
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .arg("answer")
+            .arg(sample("questionnaire.xlsx"))
+            .args(["-c", CONFIG, "--library"])
+            .arg(sample("answers.yaml"))
+            .arg("-o")
+            .arg(&out)
+            .output()
+            .unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+        std::fs::read(out).unwrap()
+    };
+    // 1790000000 s is 2026-09-21T14:13:20Z (date -u -d @1790000000).
+    let first = bytes("a.xlsx", "1790000000");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    assert_eq!(
+        first,
+        bytes("b.xlsx", "1790000000"),
+        "same inputs, same time, same bytes"
+    );
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(first)).unwrap();
+    let mut core = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("docProps/core.xml").unwrap(), &mut core)
+        .unwrap();
+    assert!(core.contains("2026-09-21T14:13:20Z"), "{core}");
+}
