@@ -45,7 +45,7 @@ pub enum Error {
     /// A file or folder could not be read or written.
     #[error("{action} {}: {source}", path.display())]
     Io {
-        action: &'static str,
+        action: std::borrow::Cow<'static, str>,
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -121,6 +121,16 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     Report { path: PathBuf, message: String },
 
+    /// An input that must not be read: not a regular file, outside its folder, too large, or a
+    /// private key.
+    #[error("{}: refused: {message}", path.display())]
+    Refused { path: PathBuf, message: String },
+
+    /// A library dossier uses (Polars, Typst, calamine, zip) panicked on an input: the input is
+    /// named, the run stops cleanly.
+    #[error("{}: {message}", path.display())]
+    Panicked { path: PathBuf, message: String },
+
     /// A file to be written exists already.
     #[error("{} exists already", path.display())]
     Exists { path: PathBuf },
@@ -147,9 +157,13 @@ impl Error {
         }
     }
 
-    pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> Self {
+    pub fn io(
+        action: impl Into<std::borrow::Cow<'static, str>>,
+        path: &Path,
+        source: std::io::Error,
+    ) -> Self {
         Error::Io {
-            action,
+            action: action.into(),
             path: path.to_path_buf(),
             source,
         }
@@ -162,6 +176,40 @@ impl Error {
             hint: None,
         }
     }
+}
+
+/// The last panic's message and place, kept by the hook `run()` installs so that a contained panic
+/// is reported once, as an error, instead of as a backtrace.
+static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Install the hook that records a panic instead of printing it; `contain` and `run()` report it.
+pub fn record_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        if let Ok(mut last) = LAST_PANIC.lock() {
+            *last = Some(info.to_string());
+        }
+    }));
+}
+
+/// Run `f`, a stage that hands `path` to a third-party library; a panic inside it becomes an
+/// error naming the input and what was being done (`catch_unwind` is the last line of defence:
+/// every panic it catches is a bug to fix at its root).
+pub fn contain<T>(path: &Path, doing: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+        Err(Error::Panicked {
+            path: path.to_path_buf(),
+            message: format!("{doing} failed on this input ({})", last_panic()),
+        })
+    })
+}
+
+/// The recorded message of the last panic.
+pub fn last_panic() -> String {
+    LAST_PANIC
+        .lock()
+        .ok()
+        .and_then(|mut p| p.take())
+        .unwrap_or_else(|| "no message".into())
 }
 
 fn at_suffix(at: &Option<String>) -> String {

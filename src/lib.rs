@@ -2,7 +2,8 @@
 //! (`cli`), hands it to its command (`commands/`), which runs the stages in the order data flows —
 //! `config` → `ingest` → `kpi` → `report` → `bundle` → `sign` → `verify` — and prints any error
 //! once, on stderr, exiting with the status `error::Exit` decides (SPEC §1). `vocab` (the domain's
-//! names), `digest`, `error` and `ui` are shared by every stage.
+//! names), `fsio` (the one way an input is opened), `digest`, `error` and `ui` are shared by
+//! every stage.
 
 // Errors are built once per run and carry the file, line and hint the user needs; their size is
 // irrelevant next to the I/O that produced them.
@@ -15,6 +16,7 @@ pub mod commands;
 pub mod config;
 pub mod digest;
 pub mod error;
+pub mod fsio;
 pub mod ingest;
 pub mod init;
 pub mod kpi;
@@ -24,6 +26,7 @@ pub mod sign;
 pub mod ui;
 pub mod verify;
 pub mod vocab;
+pub mod watchdog;
 
 use std::process::ExitCode;
 
@@ -49,7 +52,17 @@ pub fn run() -> ExitCode {
     };
     let ui = Ui::new(cli.quiet, color);
     let mut out = Out::default();
-    match commands::run(cli.command, &ui, &mut out) {
+    error::record_panics();
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        commands::run(cli.command, &ui, &mut out)
+    }))
+    .unwrap_or_else(|_| {
+        Err(Error::Internal(format!(
+            "dossier stopped unexpectedly: {}",
+            error::last_panic()
+        )))
+    });
+    match outcome {
         Ok(exit) => exit.into(),
         Err(err) => {
             if !matches!(err, Error::StdoutClosed) {

@@ -31,7 +31,9 @@ impl std::fmt::Debug for Key {
 impl Key {
     pub fn load(path: &Path) -> Result<Self> {
         refuse_shared_key(path)?;
-        let pem = std::fs::read_to_string(path)
+        let (file, size) = crate::fsio::open_regular(path, "signing key", None)?;
+        let mut pem = String::new();
+        std::io::Read::read_to_string(&mut std::io::Read::take(file, size.min(1 << 16)), &mut pem)
             .map_err(|e| Error::io("cannot read signing key", path, e))?;
         let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| Error::Sign {
             path: path.to_path_buf(),

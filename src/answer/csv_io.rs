@@ -10,7 +10,7 @@ pub struct Style {
 }
 
 pub fn read(path: &Path, job: &Job<'_>) -> Result<(Sheet, Style)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let bytes = crate::fsio::read_small(path, "questionnaire")?;
     let bom = bytes.starts_with(b"\xEF\xBB\xBF");
     let body = if bom { &bytes[3..] } else { &bytes[..] };
     let crlf = body

@@ -41,7 +41,7 @@ pub(super) struct Rule {
 }
 
 pub(super) fn load_library(path: &Path) -> Result<Vec<Rule>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let text = crate::fsio::read_small_text(path, "answer library")?;
     let de = serde_yaml::Deserializer::from_str(&text);
     let library: Library = serde_path_to_error::deserialize(de).map_err(|e| {
         let location = e.inner().location();
@@ -91,9 +91,14 @@ fn rule(path: &Path, index: usize, e: Entry) -> Result<Rule> {
 }
 
 /// Every template compiled up front, so a syntax error stops the run before anything is read.
+/// Instructions one answer may take: a real answer takes a few hundred.
+const TEMPLATE_FUEL: u64 = 5_000_000;
+
 pub(super) fn environment<'a>(rules: &'a [Rule], library: &Path) -> Result<Environment<'a>> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
+    // A template that loops without end runs out of fuel and fails, naming its entry.
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env.add_filter("pct", pct);
     for (i, r) in rules.iter().enumerate() {
         env.add_template(&r.name, &r.template)

@@ -62,6 +62,11 @@ pub fn run(job: &Job<'_>, doc: &Document) -> Result<Outcome> {
         )));
     }
     let rules = load_library(job.library)?;
+    let _watch = crate::watchdog::watch(
+        job.library,
+        "rendering the answer library",
+        crate::watchdog::Limits::for_templates(),
+    );
     let env = environment(&rules, job.library)?;
     let context = context(doc)?;
     match format_of(job.questionnaire)? {

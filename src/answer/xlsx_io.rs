@@ -29,8 +29,12 @@ pub fn read(path: &Path, job: &Job<'_>) -> Result<Book> {
         at: None,
         message,
     };
-    let mut wb: Xlsx<_> =
-        open_workbook(path).map_err(|e| fail(format!("not a readable XLSX workbook: {e}")))?;
+    let mut wb: Xlsx<_> = {
+        // calamine opens the file itself: hold it to the same rules first.
+        crate::fsio::read_small(path, "questionnaire")?;
+        open_workbook(path)
+    }
+    .map_err(|e| fail(format!("not a readable XLSX workbook: {e}")))?;
     let mut grids = Vec::new();
     let mut found = None;
     for name in wb.sheet_names() {

@@ -130,10 +130,10 @@ impl Sealed {
                 zip::ZipArchive::new(file).map_err(|e| zip_error(p, e))
             })
             .collect::<Result<Vec<_>>>()?;
-        let mut zip = ZipWriter::new(out);
+        let mut zip = OpenZip::new(out);
         let root = &staged.root;
         let fail = |e: zip::result::ZipError| zip_error(Path::new(root), e);
-        let put = |zip: &mut ZipWriter<W>, path: &str, bytes: &[u8]| -> Result<()> {
+        let put = |zip: &mut OpenZip<W>, path: &str, bytes: &[u8]| -> Result<()> {
             zip.start_file(
                 format!("{root}/{path}"),
                 options(staged.time, bytes.len() as u64, path),
@@ -188,6 +188,34 @@ impl Sealed {
         put(&mut zip, layout::TAGMANIFEST, self.tagmanifest.as_bytes())?;
         zip.finish().map_err(fail)?;
         Ok(())
+    }
+}
+
+/// A zip being written. It is finished explicitly; on a failure it is left as it is — never
+/// handed to the zip crate's drop, which would try to finish a broken file and print its debug
+/// text on stderr (the temporary file is removed by its owner).
+pub(super) struct OpenZip<W: Write + Seek>(std::mem::ManuallyDrop<ZipWriter<W>>);
+
+impl<W: Write + Seek> OpenZip<W> {
+    pub(super) fn new(out: W) -> Self {
+        OpenZip(std::mem::ManuallyDrop::new(ZipWriter::new(out)))
+    }
+
+    pub(super) fn finish(self) -> zip::result::ZipResult<W> {
+        std::mem::ManuallyDrop::into_inner(self.0).finish()
+    }
+}
+
+impl<W: Write + Seek> std::ops::Deref for OpenZip<W> {
+    type Target = ZipWriter<W>;
+    fn deref(&self) -> &ZipWriter<W> {
+        &self.0
+    }
+}
+
+impl<W: Write + Seek> std::ops::DerefMut for OpenZip<W> {
+    fn deref_mut(&mut self) -> &mut ZipWriter<W> {
+        &mut self.0
     }
 }
 

@@ -31,7 +31,9 @@ pub fn write(
     bad_lines: &[u64],
     dir: &Path,
 ) -> Result<Excerpt> {
-    let tmp = tempfile::NamedTempFile::new_in(dir)
+    let tmp = tempfile::Builder::new()
+        .prefix(&super::writer::excerpt_prefix())
+        .tempfile_in(dir)
         .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
     let mut out = std::io::BufWriter::new(tmp);
     let (original_size, original_sha256) = match format {

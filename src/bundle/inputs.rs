@@ -28,6 +28,9 @@ pub struct Input {
     pub mtime: String,
     /// The registered model a model card or evaluation artifact belongs to.
     pub system: Option<String>,
+    /// The folder the file must really lie in when it is opened to be copied (the MLflow store,
+    /// the run's artifact folder, the config's folder); `None` for files the config names.
+    pub within: Option<PathBuf>,
     /// For an excerpt: the file it was cut from (what `data/sources.csv` describes).
     pub origin: Option<Origin>,
     /// A log extract to cut down to the in-scope records before it is staged.
@@ -56,8 +59,9 @@ pub fn cut_excerpts(inputs: &mut [Input], dir: &Path) -> Result<Vec<tempfile::Na
         let Some(plan) = input.excerpt.take() else {
             continue;
         };
-        let cut =
-            super::excerpt::write(&input.source, plan.format, &plan.rows, &plan.bad_lines, dir)?;
+        let cut = crate::error::contain(&input.source, "cutting the excerpt", || {
+            super::excerpt::write(&input.source, plan.format, &plan.rows, &plan.bad_lines, dir)
+        })?;
         input.origin = Some(Origin {
             path: input.source.clone(),
             size: cut.original_size,
@@ -233,6 +237,7 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
     found
         .into_iter()
         .map(|(dest, (role, source, system))| {
+            let within = confinement(role, &source, system.as_deref(), evidence, doc, &base);
             let meta =
                 std::fs::metadata(&source).map_err(|e| Error::io("cannot read", &source, e))?;
             let mtime = meta
@@ -251,10 +256,39 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
                 size: meta.len(),
                 mtime,
                 system,
+                within,
                 origin: None,
             })
         })
         .collect()
+}
+
+/// The folder an input must really lie in (fsio checks it on the opened file): a store's file in
+/// its store, a model card or artifact in its run's artifact folder, audit evidence in the
+/// config's folder. Files the config names itself (config, audits, logs, register) may be anywhere.
+fn confinement(
+    role: InputRole,
+    source: &Path,
+    system: Option<&str>,
+    evidence: &Evidence,
+    doc: &Document,
+    base: &Path,
+) -> Option<PathBuf> {
+    match role {
+        InputRole::Mlflow => evidence
+            .stores
+            .iter()
+            .find(|s| source.starts_with(&s.root))
+            .map(|s| s.root.clone()),
+        InputRole::ModelCard | InputRole::EvaluationArtifact => doc
+            .models
+            .iter()
+            .find(|m| Some(m.name.as_str()) == system)
+            .and_then(|m| m.artifact_dir.clone())
+            .map(PathBuf::from),
+        InputRole::AuditEvidence => Some(base.to_path_buf()),
+        _ => None,
+    }
 }
 
 /// The files at the top of a production model's source-run artifact folder: where

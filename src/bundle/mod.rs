@@ -71,6 +71,8 @@ pub struct Prepared<'a> {
     staged: stage::Staged,
     kpis_json: Vec<u8>,
     request_index: Vec<index::IndexRow>,
+    /// Temporary files of earlier runs that were removed, to be told to the user.
+    pub notices: Vec<String>,
 }
 
 /// What the report template receives about the bundle, as `/bundle.json` (docs/report-data.md).
@@ -145,6 +147,7 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
         Vec::new()
     };
     std::fs::create_dir_all(req.out_dir).map_err(|e| Error::io("cannot create", req.out_dir, e))?;
+    let notices = writer::remove_stale(req.out_dir, &name);
     let excerpts = inputs::cut_excerpts(&mut inputs, req.out_dir)?;
     let stamp = bag::zip_time(req.build_time)?;
     let staged = stage::stage(&name, req.out_dir, inputs, generated, stamp)?;
@@ -155,6 +158,7 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
         staged,
         kpis_json,
         request_index,
+        notices,
     })
 }
 
@@ -220,21 +224,18 @@ impl Ready<'_> {
     /// Last phase: write the zip (and the PDF beside it) into place.
     pub fn publish(self, signatures: Option<&Signatures>) -> Result<Built> {
         let (zip_target, pdf_target) = targets(self.req, &self.name);
-        let force = self.req.force;
-        write_atomically(&zip_target, force, |file| {
+        let mut files = vec![writer::prepare(&zip_target, |file| {
             self.sealed.write(file, signatures)
-        })?;
-        let pdf = match self.sealed.report() {
-            Some(bytes) => {
-                write_atomically(&pdf_target, force, |file| {
-                    use std::io::Write;
-                    file.write_all(bytes)
-                        .map_err(|e| Error::io("cannot write", &pdf_target, e))
-                })?;
-                Some(pdf_target)
-            }
-            None => None,
-        };
+        })?];
+        if let Some(bytes) = self.sealed.report() {
+            files.push(writer::prepare(&pdf_target, |file| {
+                use std::io::Write;
+                file.write_all(bytes)
+                    .map_err(|e| Error::io("cannot write", &pdf_target, e))
+            })?);
+        }
+        let pdf = self.sealed.report().map(|_| pdf_target.clone());
+        writer::publish(files, self.req.force)?;
         Ok(Built {
             zip: zip_target,
             pdf,
@@ -246,8 +247,10 @@ impl Ready<'_> {
     }
 }
 
-/// SPEC §1: the tool never writes into source folders. The output folder may not be a folder an
-/// input file sits in, nor lie inside an MLflow store.
+/// SPEC §1: the tool never writes into source folders. The output folder may not be, or lie
+/// inside, a folder an input file sits in (the config file's own folder excepted: `dist/` beside
+/// `dossier.yaml` is the usual layout), nor lie inside an MLflow store — the next build would
+/// ingest its own output.
 fn refuse_source_folders(
     out_dir: &Path,
     inputs: &[inputs::Input],
@@ -256,24 +259,18 @@ fn refuse_source_folders(
     let out = canonical_or_self(out_dir);
     let mut forbidden: Vec<PathBuf> = inputs
         .iter()
+        .filter(|i| i.role != InputRole::Config)
         .filter_map(|i| i.source.parent().map(canonical_or_self))
         .collect();
-    let stores: Vec<PathBuf> = evidence
-        .stores
-        .iter()
-        .map(|s| canonical_or_self(&s.root))
-        .collect();
+    forbidden.extend(evidence.stores.iter().map(|s| canonical_or_self(&s.root)));
     forbidden.sort();
     forbidden.dedup();
-    let clash = forbidden
-        .iter()
-        .find(|d| **d == out)
-        .or_else(|| stores.iter().find(|s| out.starts_with(s)));
-    match clash {
+    match forbidden.iter().find(|dir| out.starts_with(dir)) {
         Some(dir) => Err(Error::Bundle {
             path: out_dir.to_path_buf(),
             message: format!(
-                "the output folder would write into the source folder {}",
+                "the output folder lies inside the source folder {}; the next build would read \
+                 its own output — choose a folder outside the evidence",
                 dir.display()
             ),
         }),

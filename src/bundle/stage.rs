@@ -6,18 +6,18 @@
 //! had when it was listed; the staging zips are removed when `Staged` is dropped, whatever happens.
 
 use std::collections::BTreeMap;
-use std::io::{Seek, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use zip::ZipWriter;
 
-use super::bag::{options, zip_error};
+use super::bag::{OpenZip, options, zip_error};
 use super::generated::Generated;
 use super::inputs::Input;
 use super::tables::write_csv;
 use crate::digest::{CopyError, copy_hashing, sha256_hex};
 use crate::error::{Error, Result};
+use crate::fsio::{KeyScanner, open_regular};
 use crate::vocab::{InputRole, layout};
 
 /// One payload file in the evidence index.
@@ -85,7 +85,7 @@ fn stage_group(
         .create_new(true)
         .open(path)
         .map_err(|e| Error::io("cannot create", path, e))?;
-    let mut zip = ZipWriter::new(file);
+    let mut zip = OpenZip::new(file);
     let mut out = Vec::new();
     for (index, input) in group.iter().enumerate() {
         zip.start_file(
@@ -215,12 +215,44 @@ impl Staged {
     }
 }
 
-/// Copy an input into the open zip entry, hashing the same bytes; the file must still have the
+/// A reader that refuses to pass on a PEM private key.
+struct Refusing<'a> {
+    file: std::fs::File,
+    path: &'a Path,
+    scanner: KeyScanner,
+    refused: Option<Error>,
+}
+
+impl Read for Refusing<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if let Err(e) = self
+            .scanner
+            .scan(self.path, buf.get(..n).unwrap_or_default())
+        {
+            self.refused = Some(e);
+            return Err(std::io::Error::other("private key"));
+        }
+        Ok(n)
+    }
+}
+
+/// Copy an input into the open zip entry, hashing the same bytes. The file is opened under fsio's
+/// rules (a regular file, inside its folder), must hold no private key, and must still have the
 /// size it had when it was listed.
-fn copy_input<W: Write + Seek>(input: &Input, zip: &mut ZipWriter<W>) -> Result<String> {
-    let mut file = std::fs::File::open(&input.source)
-        .map_err(|e| Error::io("cannot read", &input.source, e))?;
-    let (total, hash) = copy_hashing(&mut file, zip).map_err(|e| match e {
+fn copy_input<W: Write + Seek>(input: &Input, zip: &mut OpenZip<W>) -> Result<String> {
+    let (file, _) = open_regular(&input.source, "evidence", input.within.as_deref())?;
+    let mut reader = Refusing {
+        file,
+        path: &input.source,
+        scanner: KeyScanner::default(),
+        refused: None,
+    };
+    let copied = copy_hashing(&mut reader, &mut **zip);
+    if let Some(e) = reader.refused {
+        return Err(e);
+    }
+    let (total, hash) = copied.map_err(|e| match e {
         CopyError::Read(e) => Error::io("cannot read", &input.source, e),
         CopyError::Write(e) => Error::io("cannot write the zip for", &input.source, e),
     })?;
@@ -291,6 +323,7 @@ mod tests {
             size,
             mtime: String::new(),
             system: None,
+            within: None,
             origin: None,
             excerpt: None,
         };

@@ -1,16 +1,31 @@
-//! Output files appear whole or not at all: written to a temporary file beside the target, synced,
-//! then linked into place (refusing an existing target) or, with `--force`, renamed over it.
+//! Output files appear whole or not at all, and a build's outputs appear together. Each is written
+//! to a temporary file beside its target and synced (`prepare`); only when every one is ready are
+//! they linked into place (refusing an existing target) or, with `--force`, renamed over it
+//! (`publish`). If publishing one fails, those already published by this call are removed again,
+//! so a bundle never stands without its report. Temporary names carry the process id
+//! (`.<name>.partial-<pid>`, `.<root>.staging-<pid>-<n>`, `.dossier-excerpt-<pid>-…`), so the next
+//! build can recognise and remove what a crashed or stopped run left behind (`remove_stale`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-pub fn write_atomically(
-    target: &Path,
-    force: bool,
-    write: impl FnOnce(&mut File) -> Result<()>,
-) -> Result<()> {
+/// A file written and synced beside its target, not yet in place.
+pub struct Prepared {
+    temp: PathBuf,
+    target: PathBuf,
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        // Gone after a rename; after a link, or when never published, remove it.
+        let _ = std::fs::remove_file(&self.temp);
+    }
+}
+
+/// Write `target`'s content to a temporary file beside it.
+pub fn prepare(target: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<Prepared> {
     let temp = temp_path(target);
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -18,18 +33,41 @@ pub fn write_atomically(
         .create_new(true)
         .open(&temp)
         .map_err(|e| Error::io("cannot create", &temp, e))?;
-    let result = write(&mut file)
-        .and_then(|_| {
-            file.sync_all()
-                .map_err(|e| Error::io("cannot write", &temp, e))
-        })
-        .and_then(|_| publish(&temp, target, force));
-    // The temporary name is gone after a rename; after a link, or on failure, remove it.
-    let _ = std::fs::remove_file(&temp);
-    result
+    let prepared = Prepared {
+        temp: temp.clone(),
+        target: target.to_path_buf(),
+    };
+    write(&mut file)?;
+    file.sync_all()
+        .map_err(|e| Error::io("cannot write", &temp, e))?;
+    Ok(prepared)
 }
 
-fn publish(temp: &Path, target: &Path, force: bool) -> Result<()> {
+/// Put every prepared file in place, or none of them.
+pub fn publish(files: Vec<Prepared>, force: bool) -> Result<()> {
+    let mut done: Vec<PathBuf> = Vec::new();
+    for f in &files {
+        if let Err(e) = publish_one(&f.temp, &f.target, force) {
+            for target in &done {
+                let _ = std::fs::remove_file(target);
+            }
+            return Err(e);
+        }
+        done.push(f.target.clone());
+    }
+    Ok(())
+}
+
+/// One file, whole or not at all.
+pub fn write_atomically(
+    target: &Path,
+    force: bool,
+    write: impl FnOnce(&mut File) -> Result<()>,
+) -> Result<()> {
+    publish(vec![prepare(target, write)?], force)
+}
+
+fn publish_one(temp: &Path, target: &Path, force: bool) -> Result<()> {
     if force {
         return std::fs::rename(temp, target).map_err(|e| Error::io("cannot write", target, e));
     }
@@ -48,6 +86,46 @@ fn temp_path(target: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     target.with_file_name(format!(".{name}.partial-{}", std::process::id()))
+}
+
+/// The prefix of an excerpt's temporary file, with this process's id.
+pub fn excerpt_prefix() -> String {
+    format!(".dossier-excerpt-{}-", std::process::id())
+}
+
+/// Remove this tool's temporary files in `dir` left by runs that are no longer alive — named as
+/// above for the bundle `root` — and say which.
+pub fn remove_stale(dir: &Path, root: &str) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let prefixes = [
+        format!(".{root}.zip.partial-"),
+        format!(".{root}.pdf.partial-"),
+        format!(".{root}.staging-"),
+        ".dossier-excerpt-".to_string(),
+    ];
+    let mut notices = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = prefixes.iter().find_map(|p| name.strip_prefix(p.as_str())) else {
+            continue;
+        };
+        let pid: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let alive = !pid.is_empty() && Path::new("/proc").join(&pid).exists();
+        let is_file = entry.file_type().is_ok_and(|t| t.is_file());
+        if pid.is_empty() || alive || !is_file {
+            continue;
+        }
+        if std::fs::remove_file(entry.path()).is_ok() {
+            notices.push(format!(
+                "removed {}, left by an earlier dossier run (process {pid}) that did not finish",
+                entry.path().display()
+            ));
+        }
+    }
+    notices.sort();
+    notices
 }
 
 #[cfg(test)]
@@ -87,5 +165,51 @@ mod tests {
             ["out.zip"],
             "no partial file and no x.zip left behind"
         );
+    }
+
+    #[test]
+    fn outputs_appear_together_or_not_at_all() {
+        let tmp = tempfile::tempdir().unwrap();
+        let zip = tmp.path().join("b.zip");
+        let pdf = tmp.path().join("b.pdf");
+        // The PDF's target exists already: publishing both fails, and the zip is taken back.
+        std::fs::write(&pdf, "older").unwrap();
+        let a = prepare(&zip, |f| {
+            f.write_all(b"z").map_err(|e| Error::io("w", &zip, e))
+        })
+        .unwrap();
+        let b = prepare(&pdf, |f| {
+            f.write_all(b"p").map_err(|e| Error::io("w", &pdf, e))
+        })
+        .unwrap();
+        assert!(matches!(
+            publish(vec![a, b], false),
+            Err(Error::Exists { .. })
+        ));
+        assert!(!zip.exists(), "no bundle without its report");
+        assert_eq!(std::fs::read(&pdf).unwrap(), b"older");
+        assert_eq!(
+            std::fs::read_dir(tmp.path()).unwrap().count(),
+            1,
+            "no temporaries"
+        );
+    }
+
+    #[test]
+    fn stale_temporaries_of_dead_runs_are_removed_and_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        // pid 4194305 is above Linux's pid_max (4194304): never alive.
+        let dead = tmp.path().join(".b.staging-4194305-0");
+        let live = tmp
+            .path()
+            .join(format!(".b.staging-{}-0", std::process::id()));
+        let other = tmp.path().join(".b.staging-notes");
+        for p in [&dead, &live, &other] {
+            std::fs::write(p, "x").unwrap();
+        }
+        let notices = remove_stale(tmp.path(), "b");
+        assert_eq!(notices.len(), 1, "{notices:?}");
+        assert!(notices[0].contains("4194305"));
+        assert!(!dead.exists() && live.exists() && other.exists());
     }
 }

@@ -5,7 +5,7 @@ use super::assess;
 use crate::answer;
 use crate::cli::AnswerArgs;
 use crate::config::Overrides;
-use crate::error::{Exit, Result};
+use crate::error::{Exit, Result, contain};
 use crate::ui::{Out, Ui};
 
 pub fn run(args: AnswerArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
@@ -22,18 +22,18 @@ pub fn run(args: AnswerArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
         .output
         .clone()
         .unwrap_or_else(|| answer::default_output(&args.questionnaire));
-    let outcome = answer::run(
-        &answer::Job {
-            questionnaire: &args.questionnaire,
-            library: &library,
-            output: &output,
-            id_column: &args.id_column,
-            question_column: &args.question_column,
-            force: args.force,
-            build_time: assessed.config.build_time,
-        },
-        &assessed.doc,
-    )?;
+    let job = answer::Job {
+        questionnaire: &args.questionnaire,
+        library: &library,
+        output: &output,
+        id_column: &args.id_column,
+        question_column: &args.question_column,
+        force: args.force,
+        build_time: assessed.config.build_time,
+    };
+    let outcome = contain(&args.questionnaire, "answering the questionnaire", || {
+        answer::run(&job, &assessed.doc)
+    })?;
     for (id, question) in &outcome.unanswered {
         ui.warn(&format!("unanswered: {id} {question}"));
     }

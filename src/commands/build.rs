@@ -30,6 +30,9 @@ pub fn run(args: BuildArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
         build_time: config.build_time,
     };
     let staged = bundle::stage(&request)?;
+    for notice in &staged.notices {
+        ui.warn(notice);
+    }
     let pdf = report::render(
         staged.kpis_json(),
         &staged.facts_json()?,

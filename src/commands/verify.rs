@@ -2,12 +2,14 @@
 //! verifies, 4 when it does not, with every problem listed (SPEC §1, §7).
 
 use crate::cli::VerifyArgs;
-use crate::error::{Error, Exit, Result};
+use crate::error::{Error, Exit, Result, contain};
 use crate::ui::{Out, Ui};
 use crate::verify;
 
 pub fn run(args: VerifyArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
-    let report = verify::verify(&args.bundle, args.pubkey.as_deref())?;
+    let report = contain(&args.bundle, "reading the bundle", || {
+        verify::verify(&args.bundle, args.pubkey.as_deref())
+    })?;
     if args.json {
         let text = serde_json::to_string_pretty(&report).map_err(|e| {
             Error::Internal(format!("cannot serialise the verification report: {e}"))

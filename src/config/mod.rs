@@ -172,8 +172,7 @@ impl Scope {
 
 /// Read, parse, validate and resolve the config at `path`, with the command line's overrides.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Config> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("cannot read config", path, e))?;
+    let text = crate::fsio::read_small_text(path, "config")?;
     let path = std::path::absolute(path).map_err(|e| Error::io("cannot resolve", path, e))?;
     let raw = parse(&path, &text)?;
     resolve(&path, raw, overrides)

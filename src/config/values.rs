@@ -6,6 +6,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::Period;
 
+/// The longest period a report may cover: ten years of days.
+pub const MAX_PERIOD_DAYS: i64 = 3653;
+
 /// SPEC §1 `--timestamp`: RFC 3339, truncated to whole seconds, in UTC.
 pub fn parse_timestamp(text: &str) -> std::result::Result<DateTime<Utc>, String> {
     use chrono::SubsecRound;
@@ -54,5 +57,14 @@ pub(super) fn checked_period(
     if end < start {
         return Err(format!("ends ({end}) before it starts ({start})"));
     }
-    Ok(Period { start, end })
+    let period = Period { start, end };
+    // Per-day figures (coverage, daily volumes) are kept for every day of the period: a bound
+    // keeps a typo such as 0001-01-01..9999-12-31 from allocating gigabytes.
+    if period.days() > MAX_PERIOD_DAYS {
+        return Err(format!(
+            "covers {} days; a report period may cover at most {MAX_PERIOD_DAYS} days (10 years)",
+            period.days()
+        ));
+    }
+    Ok(period)
 }

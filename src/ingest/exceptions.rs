@@ -77,14 +77,10 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Excep
 }
 
 fn read_file(path: &Path) -> Result<Vec<Exception>> {
+    let bytes = crate::fsio::read_small(path, "exceptions register")?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| Error::Exceptions {
-            path: path.to_path_buf(),
-            at: None,
-            message: format!("cannot read CSV: {e}"),
-        })?;
+        .from_reader(bytes.as_slice());
     let mut out = Vec::new();
     for (i, row) in reader.deserialize::<Row>().enumerate() {
         let n = i + 2; // the header is row 1

@@ -98,9 +98,9 @@ pub fn read(path: &Path) -> Result<Baseline> {
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("zip"))
     {
-        from_bundle(path)?
+        crate::error::contain(path, "reading the baseline bundle", || from_bundle(path))?
     } else {
-        std::fs::read_to_string(path).map_err(|e| Error::io("cannot read baseline", path, e))?
+        crate::fsio::read_small_text(path, "baseline")?
     };
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| fail(format!("not JSON: {e}")))?;

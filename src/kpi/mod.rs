@@ -14,6 +14,7 @@ mod portfolio;
 pub mod remediation;
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use serde::Serialize;
 
@@ -95,7 +96,9 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
     }
     let registered = operations::registered_versions(&evidence.stores);
     let unknown_models_in_logs =
-        operations::apply(&evidence.logs, config.period, &mut models, &registered)?;
+        crate::error::contain(Path::new("sources.logs"), "computing the log KPIs", || {
+            operations::apply(&evidence.logs, config.period, &mut models, &registered)
+        })?;
     for u in &unknown_models_in_logs {
         warnings.push(format!(
             "{} log record(s) in the period name model `{}`, which no MLflow store registers",

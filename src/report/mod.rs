@@ -44,8 +44,7 @@ pub fn render(
             None,
         ),
         Template::Path(p) => (
-            std::fs::read_to_string(p)
-                .map_err(|e| Error::io("cannot read report template", p, e))?,
+            crate::fsio::read_small_text(p, "template")?,
             p.clone(),
             p.parent().map(Path::to_path_buf),
         ),
@@ -57,7 +56,14 @@ pub fn render(
         template_dir,
         build_time,
     )?;
-    let warned = typst::compile::<PagedDocument>(&world);
+    let _watch = crate::watchdog::watch(
+        &template_path,
+        "typesetting the report",
+        crate::watchdog::Limits::for_templates(),
+    );
+    let warned = crate::error::contain(&template_path, "typesetting the report", || {
+        Ok(typst::compile::<PagedDocument>(&world))
+    })?;
     let document = warned
         .output
         .map_err(|errors| diagnostics_error(&world, &errors, &template_path))?;
@@ -188,12 +194,11 @@ impl ReportWorld {
             return Err(not_found());
         }
         let path = dir.join(rel);
-        let real = std::fs::canonicalize(&path).map_err(|_| not_found())?;
-        let root = std::fs::canonicalize(dir).map_err(|_| not_found())?;
-        if !real.starts_with(&root) {
-            return Err(FileError::AccessDenied);
-        }
-        std::fs::read(real).map_err(|_| not_found())
+        // Regular files inside the template's folder only, never a private key (fsio's rules).
+        crate::fsio::read_small_within(&path, "template file", Some(dir)).map_err(|e| match e {
+            Error::Io { .. } => not_found(),
+            other => FileError::Other(Some(other.to_string().into())),
+        })
     }
 }
 

@@ -40,8 +40,7 @@ pub struct Problem {
 pub fn verify(bundle: &Path, pubkey: Option<&Path>) -> Result<Report> {
     let pinned = pubkey
         .map(|p| {
-            let text = std::fs::read_to_string(p)
-                .map_err(|e| Error::io("cannot read public key", p, e))?;
+            let text = crate::fsio::read_small_text(p, "public key")?;
             sign::parse_public_pem(&text).map_err(|m| Error::Sign {
                 path: p.to_path_buf(),
                 message: m,

@@ -639,7 +639,7 @@ fn evidence_escaping_the_config_folder_is_refused() {
     ]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(
-        out.stderr.contains("would write into the source folder"),
+        out.stderr.contains("lies inside the source folder"),
         "{}",
         out.stderr
     );
@@ -648,6 +648,22 @@ fn evidence_escaping_the_config_folder_is_refused() {
         1,
         "nothing written there"
     );
+    // Nor a folder inside one (`-o audits/out`): the next build would ingest its own output.
+    let nested = project.join("audits/out");
+    let out = run(&[
+        "build",
+        "-c",
+        project.join("dossier.yaml").to_str().unwrap(),
+        "-o",
+        nested.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("lies inside the source folder"),
+        "{}",
+        out.stderr
+    );
+    assert!(!nested.exists(), "not even created");
 }
 
 #[test]

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit_error;
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 const BUILTIN: [(&str, &str); 2] = [
     (
@@ -91,8 +91,7 @@ impl FrameworkCache {
 }
 
 pub fn load_framework(path: &Path) -> Result<Framework> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("cannot read framework", path, e))?;
+    let text = crate::fsio::read_small_text(path, "framework")?;
     let framework: Framework = serde_yaml::from_str(&text).map_err(|e| {
         let line = e.location().map(|l| l.line());
         audit_error(

@@ -134,8 +134,7 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Audit
 }
 
 fn read_yaml(path: &Path, config: &Config, frameworks: &mut FrameworkCache) -> Result<Audit> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Error::io("cannot read audit", path, e))?;
+    let text = crate::fsio::read_small_text(path, "audit")?;
     let raw: RawAudit = serde_yaml::from_str(&text).map_err(|e| {
         let line = e.location().map(|l| format!("line {}", l.line()));
         audit_error(path, line, format!("malformed audit: {e}"))
@@ -180,10 +179,10 @@ fn read_yaml(path: &Path, config: &Config, frameworks: &mut FrameworkCache) -> R
 
 /// Rows with the same (system, framework, assessed_on) form one audit.
 fn read_csv(path: &Path, config: &Config, frameworks: &mut FrameworkCache) -> Result<Vec<Audit>> {
+    let bytes = crate::fsio::read_small(path, "audit")?;
     let mut reader = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| audit_error(path, None, format!("cannot read CSV: {e}")))?;
+        .from_reader(bytes.as_slice());
     let mut groups: BTreeMap<(String, String, NaiveDate), (Audit, Vec<String>)> = BTreeMap::new();
     for (i, row) in reader.deserialize::<CsvRow>().enumerate() {
         // Row 1 is the header; data rows are numbered as a spreadsheet shows them.

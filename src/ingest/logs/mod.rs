@@ -18,7 +18,7 @@ mod scan;
 mod values;
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -165,6 +165,7 @@ fn list_inputs(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Input>
         let what = format!("sources.logs[{i}].path");
         let files = super::expand_globs(std::slice::from_ref(&source.pattern), &what, warnings)?;
         for path in files {
+            refuse_unreadable(&path)?;
             let format = match source.format {
                 Some(f) => f,
                 None => format::detect_format(&path)?,
@@ -179,6 +180,33 @@ fn list_inputs(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Input>
         }
     }
     Ok(inputs)
+}
+
+/// Only regular files reach Polars (a FIFO would block it, /proc would never end), and no
+/// compressed file: Polars cannot read one as text, and a gzip file named `.json` made it panic.
+fn refuse_unreadable(path: &Path) -> Result<()> {
+    let (file, _) = crate::fsio::open_regular(path, "log file", None)?;
+    let mut magic = [0u8; 4];
+    let n = std::io::Read::read(&mut std::io::Read::take(file, 4), &mut magic)
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    let compressed = match magic.get(..n).unwrap_or_default() {
+        [0x1f, 0x8b, ..] => Some("gzip"),
+        [0x28, 0xb5, 0x2f, 0xfd] => Some("zstd"),
+        [b'P', b'K', 3, 4] => Some("zip"),
+        [b'B', b'Z', b'h', ..] => Some("bzip2"),
+        _ => None,
+    };
+    match compressed {
+        Some(kind) => Err(Error::Logs {
+            path: path.to_path_buf(),
+            line: None,
+            message: format!(
+                "is {kind}-compressed; decompress it (for example `gunzip -k`) and point the \
+                 log source at the result"
+            ),
+        }),
+        None => Ok(()),
+    }
 }
 
 fn is_json(format: LogFormat) -> bool {

@@ -16,7 +16,7 @@ use super::lines::LineSlices;
 use super::read::scan_file;
 use super::{Input, is_json};
 use crate::config::Config;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, contain};
 
 /// One streaming query over every file: per (file, code) counts with the first row of each, and
 /// the accepted records of the period.
@@ -24,11 +24,15 @@ pub(super) fn scan_all(config: &Config, inputs: &[Input]) -> Result<Scanned> {
     let (start, end) = period_bounds_ns(config.period);
     let mut out = Collected::default();
     let mut whole_files = Vec::new();
+    let mut whole_paths = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let source = &config.logs[input.source];
         if !is_json(input.format) {
-            let lf = scan_file(input, source, None)?;
+            let lf = contain(&input.path, "reading the log file", || {
+                scan_file(input, source, None)
+            })?;
             whole_files.push(canonical(lf, source, i as u32, start, end));
+            whole_paths.push(input.path.display().to_string());
             continue;
         }
         // Polars memory-maps a file it scans, and every page it touches stays resident until
@@ -36,14 +40,20 @@ pub(super) fn scan_all(config: &Config, inputs: &[Input]) -> Result<Scanned> {
         let path = scan_path(input);
         let mut slices = LineSlices::open(&path, slice_bytes())?;
         while let Some((bytes, rows)) = slices.next_slice()? {
-            let lf = scan_file(input, source, Some((bytes, slices.rows_before)))?;
-            let lf = canonical(lf, source, i as u32, start, end);
-            collect_into(config, inputs, vec![lf], &mut out)?;
+            contain(&input.path, "reading the log file", || {
+                let lf = scan_file(input, source, Some((bytes, slices.rows_before)))?;
+                let lf = canonical(lf, source, i as u32, start, end);
+                collect_into(config, inputs, vec![lf], &mut out)
+            })?;
             slices.rows_before += rows;
         }
     }
     if !whole_files.is_empty() {
-        collect_into(config, inputs, whole_files, &mut out)?;
+        // CSV and Parquet files share one query; a panic names all of them.
+        let named = PathBuf::from(whole_paths.join(", "));
+        contain(&named, "reading the log files", || {
+            collect_into(config, inputs, whole_files, &mut out)
+        })?;
     }
     out.finish(inputs)
 }

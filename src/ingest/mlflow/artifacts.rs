@@ -1,7 +1,8 @@
 //! A run's `artifact_uri` in, the local folder holding its artifacts out (SPEC §3.1). The URI
 //! usually names a path on the machine that logged the run; when that path is not here, the
 //! `<experiment_id>/<run_id>/artifacts` (or `<run_id>/artifacts`) tail of the URI is looked for
-//! under each search root in turn. Nothing is guessed beyond that: no folder, no artifacts.
+//! under each search root in turn. Nothing is guessed beyond that: no folder, no artifacts. A
+//! folder found either way is used only if it really lies inside a search root (`confine`).
 
 use std::path::{Path, PathBuf};
 
@@ -22,6 +23,16 @@ pub fn resolve(run: &Run, roots: &[PathBuf]) -> Option<PathBuf> {
         .iter()
         .flat_map(|root| tails.iter().map(move |tail| root.join(tail)))
         .find(|candidate| candidate.is_dir())
+}
+
+/// `dir`, if what it really is (symlinks resolved) lies inside one of `roots`; else `None`.
+pub fn confine(dir: &Path, roots: &[PathBuf]) -> Option<PathBuf> {
+    let real = std::fs::canonicalize(dir).ok()?;
+    roots
+        .iter()
+        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .any(|root| real.starts_with(root))
+        .then(|| dir.to_path_buf())
 }
 
 /// The filesystem path a `file:` URI or a bare path names; `None` for remote schemes.

@@ -238,7 +238,7 @@ fn scalar(v: &Value) -> String {
 }
 
 fn read_json(path: &Path) -> Result<Value> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let text = crate::fsio::read_small_text(path, "MLflow store file")?;
     serde_json::from_str(&text).map_err(|e| Error::Mlflow {
         path: PathBuf::from(format!("{}:{}:{}", path.display(), e.line(), e.column())),
         message: format!("malformed JSON: {e}"),

@@ -1,6 +1,9 @@
 //! Reading a file store's files: `meta.yaml` documents (an error naming the file, line and
 //! column when malformed), YAML scalars as MLflow writes them, sorted folder listings, recursive
-//! file lists and the one-value-per-file folders of tags and params.
+//! file lists and the one-value-per-file folders of tags and params. Guarantees: MLflow never
+//! writes a symbolic link, so a listing that meets one is an error naming it — no walk follows a
+//! link out of the store or round a loop — walks stop at `MAX_DEPTH`, and every file is read
+//! through `fsio`, confined to the folder it was listed in.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -9,8 +12,22 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 
+/// How deep a tag or metric key may nest (`/` in a key is a folder); far beyond any real key.
+const MAX_DEPTH: usize = 32;
+
+/// A store file as text, read only if it really lies inside `within`.
+pub(super) fn read_text(path: &Path, within: &Path) -> Result<String> {
+    let bytes = crate::fsio::read_small_within(path, "MLflow store file", Some(within))?;
+    String::from_utf8(bytes).map_err(|_| Error::Mlflow {
+        path: path.to_path_buf(),
+        message: "not UTF-8 text; MLflow writes UTF-8".into(),
+        hint: Some("the store is damaged; restore this file or re-export the store".into()),
+    })
+}
+
 pub(super) fn read_yaml<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io("cannot read", path, e))?;
+    let within = path.parent().unwrap_or(Path::new("/"));
+    let text = read_text(path, within)?;
     serde_yaml::from_str(&text).map_err(|e| {
         let at = e
             .location()
@@ -42,6 +59,18 @@ pub(super) fn list_dir(dir: &Path) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(|e| Error::io("cannot list", dir, e))? {
         let entry = entry.map_err(|e| Error::io("cannot list", dir, e))?;
+        let kind = entry
+            .file_type()
+            .map_err(|e| Error::io("cannot list", dir, e))?;
+        if kind.is_symlink() {
+            return Err(Error::Mlflow {
+                path: entry.path(),
+                message: "is a symbolic link; MLflow never writes one, and dossier does not \
+                          follow links inside a store"
+                    .into(),
+                hint: Some("replace the link by the file or folder it points to".into()),
+            });
+        }
         match entry.file_name().into_string() {
             Ok(name) => out.push(name),
             Err(raw) => {
@@ -65,8 +94,15 @@ pub(super) fn walk_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     if !dir.is_dir() {
         return Ok(out);
     }
-    let mut stack = vec![(String::new(), dir.to_path_buf())];
-    while let Some((prefix, folder)) = stack.pop() {
+    let mut stack = vec![(String::new(), dir.to_path_buf(), 0usize)];
+    while let Some((prefix, folder, depth)) = stack.pop() {
+        if depth > MAX_DEPTH {
+            return Err(Error::Mlflow {
+                path: folder,
+                message: format!("folders nest deeper than {MAX_DEPTH} levels"),
+                hint: Some("the store is damaged; restore it or re-export it".into()),
+            });
+        }
         for name in list_dir(&folder)? {
             let path = folder.join(&name);
             let key = if prefix.is_empty() {
@@ -75,7 +111,7 @@ pub(super) fn walk_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
                 format!("{prefix}/{name}")
             };
             if path.is_dir() {
-                stack.push((key, path));
+                stack.push((key, path, depth + 1));
             } else {
                 out.push((key, path));
             }
@@ -89,8 +125,7 @@ pub(super) fn walk_files(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
 pub(super) fn read_kv_dir(dir: &Path) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (key, path) in walk_files(dir)? {
-        let value =
-            std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+        let value = read_text(&path, dir)?;
         out.insert(key, value);
     }
     Ok(out)

@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::files::{list_dir, read_kv_dir, read_yaml, walk_files, yaml_scalar};
+use super::files::{list_dir, read_kv_dir, read_text, read_yaml, walk_files, yaml_scalar};
 use super::{DatasetInput, MetricPoint, ModelVersion, RegisteredModel, Run, Store, StoreKind};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// A folder is a file store if it holds a registry or an experiment folder with a `meta.yaml`.
 pub fn looks_like(path: &Path) -> bool {
@@ -259,8 +259,7 @@ fn read_run(
 fn read_metrics(dir: &Path, warnings: &mut Vec<String>) -> Result<BTreeMap<String, f64>> {
     let mut out = BTreeMap::new();
     for (key, path) in walk_files(dir)? {
-        let text =
-            std::fs::read_to_string(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+        let text = read_text(&path, dir)?;
         let mut latest: Option<MetricPoint> = None;
         for (i, line) in text
             .lines()

@@ -138,6 +138,24 @@ pub fn read(source: &MlflowSource) -> Result<Store> {
         if run.artifact_dir.is_none() {
             run.artifact_dir = artifacts::resolve(run, &roots);
         }
+        // Whatever the URI says, artifacts are read from the store's folders and artifact_root
+        // only: an artifact_uri of /etc must never bring /etc/shadow into a signed bundle.
+        if let Some(dir) = run.artifact_dir.take() {
+            match artifacts::confine(&dir, &roots) {
+                Some(real) => run.artifact_dir = Some(real),
+                None => {
+                    warnings.push(format!(
+                        "{}: artifact folder of run {} resolves to {}, outside the store's \
+                         folders and artifact_root; not read (set artifact_root to where the \
+                         artifacts really are)",
+                        path.display(),
+                        run.run_id,
+                        std::fs::canonicalize(&dir).unwrap_or(dir).display()
+                    ));
+                    continue;
+                }
+            }
+        }
         if run.artifact_dir.is_none() {
             warnings.push(format!(
                 "{}: artifact folder of run {} not found (artifact_uri {}); looked under {}",

@@ -1,5 +1,6 @@
 //! An MLflow SQLite store (`mlflow.db`) in, a `Store` out. Opened read-only (no journal or lock
-//! file is ever written beside it). The schema is detected, not assumed: tables and columns that
+//! file is ever written beside it; a WAL-mode store, or one with a `-wal`/`-shm` beside it, is read
+//! from a private copy in a temporary folder). The schema is detected, not assumed: tables and columns that
 //! older MLflow versions lack (aliases before 2.3, dataset inputs before 2.4, workspaces before
 //! 3.x) are simply not read, and what could therefore not be established is left unset.
 
@@ -16,6 +17,39 @@ struct Db<'a> {
     conn: Connection,
     path: &'a Path,
     tables: BTreeSet<String>,
+    /// A WAL-mode store is read from a private copy; this holds it until the connection closes.
+    _copy: Option<tempfile::TempDir>,
+}
+
+/// Whether opening the store in place would make SQLite write beside it: a WAL-mode database
+/// (header byte 18 is 2) or a `-wal`/`-shm` file next to it.
+fn needs_private_copy(path: &Path) -> Result<bool> {
+    let (mut file, _) = crate::fsio::open_regular(path, "MLflow store file", None)?;
+    let mut header = [0u8; 20];
+    let wal_mode = std::io::Read::read_exact(&mut file, &mut header).is_ok() && header[18] == 2;
+    let beside = |suffix: &str| {
+        let mut name = path.as_os_str().to_owned();
+        name.push(suffix);
+        Path::new(&name).exists()
+    };
+    Ok(wal_mode || beside("-wal") || beside("-shm"))
+}
+
+/// Copy the database and its write-ahead log into a temporary folder of our own, so that SQLite's
+/// `-shm`/`-wal` files and any checkpoint land there and never beside the user's store.
+fn private_copy(path: &Path) -> Result<(tempfile::TempDir, std::path::PathBuf)> {
+    let dir =
+        tempfile::tempdir().map_err(|e| Error::io("cannot create a temporary copy of", path, e))?;
+    let copy = dir.path().join("mlflow.db");
+    std::fs::copy(path, &copy).map_err(|e| Error::io("cannot copy", path, e))?;
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = std::path::PathBuf::from(wal);
+    if wal.is_file() {
+        std::fs::copy(&wal, dir.path().join("mlflow.db-wal"))
+            .map_err(|e| Error::io("cannot copy", &wal, e))?;
+    }
+    Ok((dir, copy))
 }
 
 pub fn read(path: &Path) -> Result<Store> {
@@ -87,8 +121,16 @@ pub fn read(path: &Path) -> Result<Store> {
 
 impl<'a> Db<'a> {
     fn open(path: &'a Path) -> Result<Self> {
-        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_error(path, e))?;
+        let (copy, conn) = if needs_private_copy(path)? {
+            let (dir, copy) = private_copy(path)?;
+            let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let conn = Connection::open_with_flags(&copy, flags).map_err(|e| sql_error(path, e))?;
+            (Some(dir), conn)
+        } else {
+            let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            let conn = Connection::open_with_flags(path, flags).map_err(|e| sql_error(path, e))?;
+            (None, conn)
+        };
         // A tracking server writing at this moment holds the lock briefly; a stuck lock is an error.
         conn.busy_timeout(Duration::from_secs(2))
             .map_err(|e| sql_error(path, e))?;
@@ -96,6 +138,7 @@ impl<'a> Db<'a> {
             conn,
             path,
             tables: BTreeSet::new(),
+            _copy: copy,
         };
         db.tables = db
             .rows(
