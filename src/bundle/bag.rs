@@ -119,8 +119,13 @@ impl Sealed {
         self.report.as_deref()
     }
 
-    /// Write the final zip to `out`.
-    pub fn write<W: Write + Seek>(&self, out: W, signatures: Option<&Signatures>) -> Result<()> {
+    /// Write the final zip to `out`, which will become `target` (named in errors).
+    pub fn write<W: Write + Seek>(
+        &self,
+        out: W,
+        target: &Path,
+        signatures: Option<&Signatures>,
+    ) -> Result<()> {
         let staged = &self.staged;
         let mut stagings = staged
             .stagings
@@ -132,7 +137,7 @@ impl Sealed {
             .collect::<Result<Vec<_>>>()?;
         let mut zip = OpenZip::new(out);
         let root = &staged.root;
-        let fail = |e: zip::result::ZipError| zip_error(Path::new(root), e);
+        let fail = |e: zip::result::ZipError| zip_error(target, e);
         let put = |zip: &mut OpenZip<W>, path: &str, bytes: &[u8]| -> Result<()> {
             zip.start_file(
                 format!("{root}/{path}"),
@@ -140,7 +145,7 @@ impl Sealed {
             )
             .map_err(fail)?;
             zip.write_all(bytes)
-                .map_err(|e| Error::io("cannot write", Path::new(root), e))
+                .map_err(|e| Error::io("cannot write", target, e))
         };
         put(&mut zip, layout::BAG_INFO, &self.bag_info)?;
         put(&mut zip, layout::BAGIT, BAGIT)?;

@@ -225,7 +225,7 @@ impl Ready<'_> {
     pub fn publish(self, signatures: Option<&Signatures>) -> Result<Built> {
         let (zip_target, pdf_target) = targets(self.req, &self.name);
         let mut files = vec![writer::prepare(&zip_target, |file| {
-            self.sealed.write(file, signatures)
+            self.sealed.write(file, &zip_target, signatures)
         })?];
         if let Some(bytes) = self.sealed.report() {
             files.push(writer::prepare(&pdf_target, |file| {

@@ -8,6 +8,7 @@ mod audits;
 mod bad_input;
 mod bundle;
 mod cli;
+mod hostile;
 mod logs;
 mod mlflow;
 mod report;
