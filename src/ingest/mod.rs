@@ -71,7 +71,9 @@ pub fn expand_globs(
                     std::io::Error::other(e.to_string()),
                 )
             })?;
-            if path.is_file() {
+            // Anything but a folder is handed on, so a FIFO or device a glob reaches is refused
+            // by name (fsio) instead of being skipped unseen.
+            if !path.is_dir() {
                 out.push(path);
                 matched += 1;
             }

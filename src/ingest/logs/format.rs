@@ -32,9 +32,14 @@ pub(super) fn detect_format(path: &Path) -> Result<LogFormat> {
             });
         }
     }
-    let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
-    for line in BufReader::new(file).lines().take(100) {
-        let line = line.map_err(|e| Error::io("cannot read", path, e))?;
+    let (file, _) = crate::fsio::open_regular(path, "log file", None)?;
+    // The first records decide; a file of one endless line is not read whole to find out.
+    let head = std::io::Read::take(file, 16 << 20);
+    for line in BufReader::new(head).lines().take(100) {
+        // A line cut at the cap, or not UTF-8, tells nothing: the format stays undecided here.
+        let Ok(line) = line else {
+            break;
+        };
         let Ok(serde_json::Value::Object(obj)) = serde_json::from_str(&line) else {
             continue;
         };
