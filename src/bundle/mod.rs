@@ -117,7 +117,7 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
         }
     }
     let mut inputs = inputs::collect_inputs(req.config, req.evidence, req.doc)?;
-    refuse_source_folders(req.out_dir, &inputs, req.evidence)?;
+    refuse_source_folders(req.out_dir, &req.config.base_dir, &inputs, req.evidence)?;
     let kpis_json = output::json(req.doc)?.into_bytes();
     let mut generated =
         generated::generated_files(&req.config.scope, req.evidence, req.doc, &kpis_json)?;
@@ -248,15 +248,17 @@ impl Ready<'_> {
 }
 
 /// SPEC §1: the tool never writes into source folders. The output folder may not be, or lie
-/// inside, a folder an input file sits in (the config file's own folder excepted: `dist/` beside
-/// `dossier.yaml` is the usual layout), nor lie inside an MLflow store — the next build would
-/// ingest its own output.
+/// inside, a folder an input file sits in, nor lie inside an MLflow store — the next build would
+/// ingest its own output. The config's own folder is the exception: it may not be the output
+/// folder, but `dist/` inside it is the usual layout (`dossier init` puts the register there).
 fn refuse_source_folders(
     out_dir: &Path,
+    base_dir: &Path,
     inputs: &[inputs::Input],
     evidence: &Evidence,
 ) -> Result<()> {
     let out = canonical_or_self(out_dir);
+    let base = canonical_or_self(base_dir);
     let mut forbidden: Vec<PathBuf> = inputs
         .iter()
         .filter(|i| i.role != InputRole::Config)
@@ -265,7 +267,14 @@ fn refuse_source_folders(
     forbidden.extend(evidence.stores.iter().map(|s| canonical_or_self(&s.root)));
     forbidden.sort();
     forbidden.dedup();
-    match forbidden.iter().find(|dir| out.starts_with(dir)) {
+    let clash = forbidden.iter().find(|dir| {
+        if **dir == base {
+            out == base
+        } else {
+            out.starts_with(dir)
+        }
+    });
+    match clash {
         Some(dir) => Err(Error::Bundle {
             path: out_dir.to_path_buf(),
             message: format!(

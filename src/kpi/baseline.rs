@@ -119,7 +119,7 @@ fn from_bundle(path: &Path) -> Result<String> {
         path: path.to_path_buf(),
         message,
     };
-    let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read baseline", path, e))?;
+    let (file, _) = crate::fsio::open_regular(path, "baseline", None)?;
     let mut zip =
         zip::ZipArchive::new(file).map_err(|e| fail(format!("not a readable zip: {e}")))?;
     let name = zip

@@ -26,23 +26,35 @@ pub struct Item {
     pub owner: Option<String>,
 }
 
-const MODEL_FACTS: [(&str, &str); 5] = [
+/// A production model's `has_*` facts: the field (the item's source), what a missing one means,
+/// and how to read it.
+type Fact = (&'static str, &'static str, fn(&ModelKpis) -> Option<bool>);
+
+const MODEL_FACTS: [Fact; 5] = [
     (
         "has_model_card",
         "no model card among the source run's artifacts",
+        |m| m.has_model_card,
     ),
     (
         "has_dataset_provenance",
         "the source run records no dataset input",
+        |m| m.has_dataset_provenance,
     ),
-    ("has_evaluation", "the source run has no evaluation metric"),
+    (
+        "has_evaluation",
+        "the source run has no evaluation metric",
+        |m| m.has_evaluation,
+    ),
     (
         "has_code_lineage",
         "the source run has no git commit (mlflow.source.git.commit)",
+        |m| m.has_code_lineage,
     ),
     (
         "has_approval",
         "the production version carries no approval tag",
+        |m| m.has_approval,
     ),
 ];
 
@@ -81,8 +93,8 @@ pub fn build(
         }
     }
     for m in models.iter().filter(|m| m.in_production) {
-        for (field, finding) in MODEL_FACTS {
-            if model_fact(m, field) == Some(false) {
+        for (field, finding, fact) in MODEL_FACTS {
+            if fact(m) == Some(false) {
                 items.push(Item {
                     rank: 0,
                     id: format!("{}:{field}", m.name),
@@ -170,17 +182,6 @@ fn log_findings(m: &ModelKpis, logging_min: Option<f64>) -> Vec<Item> {
         ));
     }
     out
-}
-
-fn model_fact(m: &ModelKpis, field: &str) -> Option<bool> {
-    match field {
-        "has_model_card" => m.has_model_card,
-        "has_dataset_provenance" => m.has_dataset_provenance,
-        "has_evaluation" => m.has_evaluation,
-        "has_code_lineage" => m.has_code_lineage,
-        "has_approval" => m.has_approval,
-        _ => None,
-    }
 }
 
 pub fn sort(items: &mut [Item]) {

@@ -47,8 +47,7 @@ pub fn verify(bundle: &Path, pubkey: Option<&Path>) -> Result<Report> {
             })
         })
         .transpose()?;
-    let mut file =
-        std::fs::File::open(bundle).map_err(|e| Error::io("cannot read bundle", bundle, e))?;
+    let mut file = crate::fsio::open_regular(bundle, "bundle", None)?.0;
     let mut report = Report {
         bundle: bundle.display().to_string(),
         ok: false,

@@ -267,6 +267,29 @@ fn init_scaffolds_files_kpis_accepts_and_never_overwrites() {
     // IR-03 passes, IR-01 fails; VA-01 passes, VA-10 fails: 2 of 4.
     assert_eq!(doc["portfolio"]["control_pass_rate"]["value"], 0.5);
     assert_eq!(doc["exceptions"].as_array().unwrap().len(), 2);
+    // The scaffold's layout builds into dist/ beside the config (its register sits there too),
+    // but not into the config's folder itself.
+    let out = run(&[
+        "build",
+        "-c",
+        config.to_str().unwrap(),
+        "-o",
+        dir.join("dist").to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = run(&[
+        "build",
+        "-c",
+        config.to_str().unwrap(),
+        "-o",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("lies inside the source folder"),
+        "{}",
+        out.stderr
+    );
 
     std::fs::write(&config, "edited").unwrap();
     let out = run(&["init", dir.to_str().unwrap()]);

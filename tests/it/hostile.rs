@@ -554,3 +554,21 @@ fn a_full_disk_publishes_nothing_and_says_so_in_a_sentence() {
         .unwrap_or_default();
     assert!(left.is_empty(), "nothing published, nothing left: {left:?}");
 }
+
+#[test]
+fn a_log_line_without_end_is_refused_not_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut text = b"{\"timestamp\":\"2026-09-01T00:00:00Z\",\"model\":\"m\"}\n".to_vec();
+    text.extend(std::iter::repeat_n(b'x', (64 << 20) + 4096));
+    std::fs::write(dir.join("endless.ndjson"), text).unwrap();
+    let cfg = config(dir, "  logs:\n    - path: endless.ndjson\n");
+    let (out, took) = bounded(&["kpis", "-c", cfg.to_str().unwrap()], &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("endless.ndjson") && out.stderr.contains("longer than 64 MiB"),
+        "{}",
+        out.stderr
+    );
+    assert!(took < Duration::from_secs(20), "{took:?}");
+}

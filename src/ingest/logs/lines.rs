@@ -26,6 +26,28 @@ fn trim_line(buf: &[u8]) -> &[u8] {
     buf.get(..end).unwrap_or_default()
 }
 
+/// The longest line a JSON-lines file may hold: far beyond any inference record, and what keeps
+/// a file of one endless line from being read into memory.
+pub(crate) const MAX_LINE: usize = 64 << 20;
+
+/// `read_until(b'\n')` that stops with `InvalidData` once a line passes `MAX_LINE`.
+fn read_line_capped(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Result<usize> {
+    let n = reader
+        .by_ref()
+        .take(MAX_LINE as u64 + 1)
+        .read_until(b'\n', buf)?;
+    if n > MAX_LINE {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "a line longer than {} MiB: not an inference record",
+                MAX_LINE >> 20
+            ),
+        ));
+    }
+    Ok(n)
+}
+
 /// The records of a JSON-lines file in order, each with its row and 1-based line number: blank
 /// lines and the lines set aside as not JSON are skipped.
 pub(crate) struct RecordLines<R> {
@@ -52,7 +74,7 @@ impl<R: Read> RecordLines<R> {
     pub(crate) fn next_record(&mut self) -> std::io::Result<Option<(u64, u64)>> {
         loop {
             self.buf.clear();
-            if self.reader.read_until(b'\n', &mut self.buf)? == 0 {
+            if read_line_capped(&mut self.reader, &mut self.buf)? == 0 {
                 return Ok(None);
             }
             self.line_no += 1;
@@ -118,9 +140,21 @@ impl LineSlices {
             }
             if !self.done {
                 // Keep the unfinished last line for the next slice; a slice without a line end
-                // is one very long line, and grows until it has one.
+                // is one very long line, and grows until it has one — up to `MAX_LINE`.
                 match buf.iter().rposition(|&b| b == b'\n') {
                     Some(i) => self.carry = buf.split_off(i + 1),
+                    None if buf.len() > MAX_LINE + self.size => {
+                        return Err(Error::Logs {
+                            path: self.path.clone(),
+                            line: None,
+                            message: format!(
+                                "holds a line longer than {} MiB after row {}: not an \
+                                 inference record",
+                                MAX_LINE >> 20,
+                                self.rows_before
+                            ),
+                        });
+                    }
                     None => {
                         self.carry = buf;
                         continue;
@@ -154,9 +188,11 @@ pub(super) fn set_aside_bad_lines(input: &mut Input) -> Result<bool> {
     let mut line_no = 0u64;
     loop {
         buf.clear();
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| Error::io("cannot read", &path, e))?;
+        let n = read_line_capped(&mut reader, &mut buf).map_err(|e| Error::Logs {
+            path: path.clone(),
+            line: Some(line_no + 1),
+            message: format!("cannot read: {e}"),
+        })?;
         if n == 0 {
             break;
         }

@@ -182,10 +182,9 @@ fn version_number(v: &str) -> (u64, String) {
 fn is_sqlite_file(path: &Path) -> bool {
     use std::io::Read;
     let mut magic = [0u8; 16];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut magic))
-        .map(|_| &magic == b"SQLite format 3\0")
-        .unwrap_or(false)
+    // Through fsio: a FIFO named mlflow.db must not block the detection.
+    crate::fsio::open_regular(path, "MLflow store file", None)
+        .is_ok_and(|(mut f, _)| f.read_exact(&mut magic).is_ok() && &magic == b"SQLite format 3\0")
 }
 
 fn detect(path: &Path) -> Result<StoreKind> {
