@@ -26,12 +26,23 @@ pub(super) struct Entry {
     pub bytes: Option<Vec<u8>>,
 }
 
+/// The bag as read from the zip.
+pub(super) struct Bag {
+    /// The single top-level folder.
+    pub root: String,
+    /// Every entry read, by its path inside `root`.
+    pub entries: BTreeMap<String, Entry>,
+    /// Entries refused unread (a link, a zip bomb, one that would not decompress), by path inside
+    /// `root`: present, but not to be trusted — and not "missing".
+    pub refused: BTreeSet<String>,
+}
+
 /// Every entry of the zip, decompressed in memory and hashed, keyed by its path inside the bag's
 /// top-level folder. `None` when the zip cannot be read at all.
 pub(super) fn read_entries(
     file: std::fs::File,
     problem: &mut impl FnMut(&str, String),
-) -> Option<(String, BTreeMap<String, Entry>)> {
+) -> Option<Bag> {
     let mut zip = match zip::ZipArchive::new(file) {
         Ok(z) => z,
         Err(e) => {
@@ -41,6 +52,7 @@ pub(super) fn read_entries(
     };
     let mut roots = BTreeSet::new();
     let mut entries = BTreeMap::new();
+    let mut refused = BTreeSet::new();
     let mut total = 0u64;
     for i in 0..zip.len() {
         let mut entry = match zip.by_index(i) {
@@ -55,8 +67,12 @@ pub(super) fn read_entries(
             problem(&name, why.into());
             continue;
         }
+        let inside = name
+            .split_once('/')
+            .map_or(String::new(), |(_, rest)| rest.to_string());
         if entry.is_symlink() {
             problem(&name, "is a symbolic link".into());
+            refused.insert(inside);
             continue;
         }
         if entry.is_dir() {
@@ -71,6 +87,7 @@ pub(super) fn read_entries(
                     declared / packed
                 ),
             );
+            refused.insert(inside);
             continue;
         }
         total = total.saturating_add(declared);
@@ -92,7 +109,10 @@ pub(super) fn read_entries(
             Ok(e) => {
                 entries.insert(rest.to_string(), e);
             }
-            Err(m) => problem(&name, m),
+            Err(m) => {
+                problem(&name, m);
+                refused.insert(inside);
+            }
         }
     }
     if roots.len() != 1 {
@@ -102,7 +122,11 @@ pub(super) fn read_entries(
         );
         return None;
     }
-    roots.into_iter().next().map(|r| (r, entries))
+    roots.into_iter().next().map(|root| Bag {
+        root,
+        entries,
+        refused,
+    })
 }
 
 fn unsafe_name(name: &str) -> Option<&'static str> {

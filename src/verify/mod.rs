@@ -7,8 +7,9 @@
 //! problem is listed with the file it concerns.
 
 mod entries;
+mod profile;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde::Serialize;
@@ -16,7 +17,7 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::sign;
 use crate::vocab::layout;
-use entries::{Entry, central_directory_names, read_entries};
+use entries::{Bag, Entry, central_directory_names, read_entries};
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -87,12 +88,10 @@ pub fn verify(bundle: &Path, pubkey: Option<&Path>) -> Result<Report> {
     Ok(report)
 }
 
-fn check_bag(
-    read: &(String, BTreeMap<String, Entry>),
-    pinned: Option<&ed25519_dalek::VerifyingKey>,
-    report: &mut Report,
-) {
-    let (root, entries) = read;
+fn check_bag(bag: &Bag, pinned: Option<&ed25519_dalek::VerifyingKey>, report: &mut Report) {
+    let (root, entries) = (&bag.root, &bag.entries);
+    // "Changed after signing" is only true of a signed bag.
+    let signed = entries.contains_key(layout::TAGMANIFEST_SIG);
     let mut problems: Vec<Problem> = Vec::new();
     let mut problem = |file: &str, text: String| {
         problems.push(Problem {
@@ -113,7 +112,7 @@ fn check_bag(
     }
     let manifest = text(layout::MANIFEST);
     let listed = match &manifest {
-        Some(m) => check_manifest(m, entries, layout::MANIFEST, &mut problem),
+        Some(m) => check_manifest(m, bag, layout::MANIFEST, signed, &mut problem),
         None => {
             problem(layout::MANIFEST, "missing".into());
             BTreeSet::new()
@@ -125,17 +124,23 @@ fn check_bag(
         }
     }
     let tagmanifest = text(layout::TAGMANIFEST);
-    match &tagmanifest {
+    let covered = match &tagmanifest {
         Some(t) => {
-            let covered = check_manifest(t, entries, layout::TAGMANIFEST, &mut problem);
+            let covered = check_manifest(t, bag, layout::TAGMANIFEST, signed, &mut problem);
             for required in layout::TAG_FILES {
                 if !covered.contains(required) {
                     problem(layout::TAGMANIFEST, format!("does not cover {required}"));
                 }
             }
+            covered
         }
-        None => problem(layout::TAGMANIFEST, "missing".into()),
-    }
+        None => {
+            problem(layout::TAGMANIFEST, "missing".into());
+            BTreeSet::new()
+        }
+    };
+    let dossier = profile::made_by_dossier(text(layout::BAG_INFO).as_deref());
+    profile::check(bag, &listed, &covered, signed, dossier, &mut problem);
     let payload: Vec<&Entry> = entries
         .iter()
         .filter(|(n, _)| n.starts_with(layout::DATA))
@@ -167,6 +172,14 @@ fn check_bag(
     let tag_sig = sig(layout::TAGMANIFEST_SIG);
     let bundled = text(layout::SIGNER_PUB);
     report.signed = tag_sig.is_some();
+    if let (Some(k), Some(pem)) = (pinned, &bundled)
+        && sign::parse_public_pem(pem).ok().as_ref() != Some(k)
+    {
+        problem(
+            layout::SIGNER_PUB,
+            "is not the key given with --pubkey (or not an Ed25519 key at all)".into(),
+        );
+    }
     let key = match (pinned, &bundled) {
         (Some(k), _) => Some(*k),
         (None, Some(pem)) => match sign::parse_public_pem(pem) {
@@ -220,10 +233,12 @@ fn check_bag(
 /// Parse `HASH  PATH` lines, check each against the entries, and return the paths listed.
 fn check_manifest(
     text: &str,
-    entries: &BTreeMap<String, Entry>,
+    bag: &Bag,
     manifest: &str,
+    signed: bool,
     problem: &mut impl FnMut(&str, String),
 ) -> BTreeSet<String> {
+    let entries = &bag.entries;
     let mut listed = BTreeSet::new();
     for line in layout::parse_manifest(text) {
         let (hash, path) = match line {
@@ -234,13 +249,19 @@ fn check_manifest(
             }
         };
         match entries.get(&path) {
+            // Refused unread: named where it was refused, and not missing.
+            None if bag.refused.contains(&path) => {}
             None => problem(
                 &path,
                 format!("listed in {manifest} but missing from the bundle"),
             ),
             Some(e) if !e.hash.eq_ignore_ascii_case(hash) => problem(
                 &path,
-                format!("SHA-256 does not match {manifest} (changed after signing)"),
+                if signed {
+                    format!("SHA-256 does not match {manifest} (changed after signing)")
+                } else {
+                    format!("SHA-256 does not match {manifest}")
+                },
             ),
             Some(_) => {}
         }

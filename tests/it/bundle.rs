@@ -719,3 +719,207 @@ fn evaluation_artifacts_of_production_models_are_bundled() {
             .any(|n| n.ends_with("model-cards/credit-risk-scorer/model_card.md"))
     );
 }
+
+/// A zip's entries by name, in order.
+fn entries_of(zip: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut z = zip::ZipArchive::new(std::fs::File::open(zip).unwrap()).unwrap();
+    (0..z.len())
+        .map(|i| {
+            let mut e = z.by_index(i).unwrap();
+            let mut b = Vec::new();
+            e.read_to_end(&mut b).unwrap();
+            (e.name().to_string(), b)
+        })
+        .collect()
+}
+
+fn write_zip(path: &Path, entries: &[(String, Vec<u8>)]) {
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in entries {
+        z.start_file(name.as_str(), zip::write::SimpleFileOptions::default())
+            .unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn a_re_signed_bag_without_the_report_and_kpis_is_not_a_dossier_bundle() {
+    use ed25519_dalek::Signer;
+    use ed25519_dalek::pkcs8::DecodePrivateKey;
+    let a = build_sample(true);
+    let root = root_of(&a.zip);
+    let drop = [
+        "data/kpis/kpis.json",
+        "data/report/report.pdf",
+        "signature/report.pdf.sig",
+    ];
+    let mut entries: Vec<(String, Vec<u8>)> = entries_of(&a.zip)
+        .into_iter()
+        .filter(|(n, _)| !drop.iter().any(|d| n == &format!("{root}/{d}")))
+        .collect();
+    // Re-made by hand, as a forger with the key would: manifest, Payload-Oxum, tag manifest and
+    // signature all consistent with what is left.
+    let get = |entries: &[(String, Vec<u8>)], name: &str| {
+        entries
+            .iter()
+            .find(|(n, _)| n == &format!("{root}/{name}"))
+            .unwrap()
+            .1
+            .clone()
+    };
+    let manifest: String = String::from_utf8(get(&entries, "manifest-sha256.txt"))
+        .unwrap()
+        .lines()
+        .filter(|l| !drop.iter().any(|d| l.ends_with(d)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let payload: Vec<&(String, Vec<u8>)> = entries
+        .iter()
+        .filter(|(n, _)| n.starts_with(&format!("{root}/data/")))
+        .collect();
+    let oxum = format!(
+        "Payload-Oxum: {}.{}",
+        payload.iter().map(|(_, b)| b.len()).sum::<usize>(),
+        payload.len()
+    );
+    let info: String = String::from_utf8(get(&entries, "bag-info.txt"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l.starts_with("Payload-Oxum:") {
+                format!("{oxum}\n")
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    let bagit = get(&entries, "bagit.txt");
+    let tagmanifest = format!(
+        "{}  bag-info.txt\n{}  bagit.txt\n{}  manifest-sha256.txt\n",
+        hex_sha256(info.as_bytes()),
+        hex_sha256(&bagit),
+        hex_sha256(manifest.as_bytes())
+    );
+    let pem = std::fs::read_to_string(&a.key).unwrap();
+    let key = ed25519_dalek::SigningKey::from_pkcs8_pem(&pem).unwrap();
+    let sig = key.sign(tagmanifest.as_bytes()).to_bytes().to_vec();
+    for (name, bytes) in entries.iter_mut() {
+        match name.strip_prefix(&format!("{root}/")).unwrap() {
+            "manifest-sha256.txt" => *bytes = manifest.clone().into_bytes(),
+            "bag-info.txt" => *bytes = info.clone().into_bytes(),
+            "tagmanifest-sha256.txt" => *bytes = tagmanifest.clone().into_bytes(),
+            "signature/tagmanifest-sha256.txt.sig" => *bytes = sig.clone(),
+            _ => {}
+        }
+    }
+    let forged = a.dir.join("forged.zip");
+    write_zip(&forged, &entries);
+    let p = problems(&verify(&forged, Some(&a.public)));
+    for d in drop {
+        assert!(
+            p.contains(&format!("{root}/{d}")) && p.contains("every dossier bundle holds it"),
+            "{d}: {p}"
+        );
+    }
+    assert!(
+        !p.contains("does not verify"),
+        "the signature itself is good: {p}"
+    );
+}
+
+#[test]
+fn unsigned_riders_and_a_swapped_bundled_key_are_named() {
+    let a = build_sample(true);
+    let root = root_of(&a.zip);
+    for (extra, needle) in [
+        ("README-auditor.txt", "not covered by any signature"),
+        ("signature/note.txt", "not covered by any signature"),
+        ("fetch.txt", "a dossier bundle is complete"),
+    ] {
+        let mut entries = entries_of(&a.zip);
+        entries.push((format!("{root}/{extra}"), b"trust me".to_vec()));
+        let rider = a.dir.join("rider.zip");
+        write_zip(&rider, &entries);
+        let p = problems(&verify(&rider, Some(&a.public)));
+        assert!(p.contains(extra) && p.contains(needle), "{extra}: {p}");
+    }
+    // Pinned to our key, a bundled signer.pub.pem that is another key is named, even though the
+    // signatures check out against the pinned key.
+    let other = a.dir.join("other");
+    assert_eq!(run(&["keygen", "-o", other.to_str().unwrap()]).code, 0);
+    let other_pem = std::fs::read(other.join("dossier-signing.pub")).unwrap();
+    let mut entries = entries_of(&a.zip);
+    for (name, bytes) in entries.iter_mut() {
+        if name.ends_with("signature/signer.pub.pem") {
+            *bytes = other_pem.clone();
+        }
+    }
+    let swapped = a.dir.join("swapped-pem.zip");
+    write_zip(&swapped, &entries);
+    let p = problems(&verify(&swapped, Some(&a.public)));
+    assert!(p.contains("is not the key given with --pubkey"), "{p}");
+}
+
+#[test]
+fn an_unsigned_bag_does_not_claim_changes_after_signing() {
+    let a = build_sample(false);
+    let root = root_of(&a.zip);
+    let target = a.dir.join("changed.zip");
+    rewrite(
+        &a.zip,
+        &target,
+        |n, b| {
+            Some(if n == format!("{root}/data/audits/scores.csv") {
+                flip_last(b)
+            } else {
+                b
+            })
+        },
+        &[],
+    );
+    let p = problems(&verify(&target, None));
+    assert!(p.contains("does not match manifest-sha256.txt"), "{p}");
+    assert!(!p.contains("changed after signing"), "{p}");
+}
+
+#[test]
+fn a_refused_entry_is_refused_not_missing() {
+    let a = build_sample(true);
+    let root = root_of(&a.zip);
+    let target = format!("{root}/data/audits/scores.csv");
+    let linked = a.dir.join("linked.zip");
+    {
+        let mut zin = zip::ZipArchive::new(std::fs::File::open(&a.zip).unwrap()).unwrap();
+        let mut zout = zip::ZipWriter::new(std::fs::File::create(&linked).unwrap());
+        for i in 0..zin.len() {
+            let e = zin.by_index(i).unwrap();
+            if e.name() == target {
+                drop(e);
+                zout.add_symlink(
+                    target.as_str(),
+                    "/etc/passwd",
+                    zip::write::SimpleFileOptions::default(),
+                )
+                .unwrap();
+            } else {
+                zout.raw_copy_file(e).unwrap();
+            }
+        }
+        zout.finish().unwrap();
+    }
+    let p = problems(&verify(&linked, Some(&a.public)));
+    assert!(
+        p.contains("scores.csv") && p.contains("symbolic link"),
+        "{p}"
+    );
+    assert!(!p.contains("missing from the bundle"), "{p}");
+}
