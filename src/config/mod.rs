@@ -214,6 +214,14 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
             .succ_opt()
             .ok_or_else(|| invalid("report.period.end", "has no following day".into()))?,
     };
+    if as_of < period.start {
+        // Nothing of the period can be known on a day before it starts.
+        let message = format!("{as_of} is before the period starts ({})", period.start);
+        return Err(match overrides.as_of {
+            Some(_) => Error::Usage(format!("--as-of: {message}")),
+            None => invalid("report.as_of", message),
+        });
+    }
 
     let sources = raw.sources;
     if sources.mlflow.is_empty()

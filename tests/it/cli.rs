@@ -63,6 +63,7 @@ fn usage_errors_exit_2() {
         vec!["kpis", "-c", c, "--period", "2026-09-30..2026-07-01"],
         vec!["kpis", "-c", c, "--as-of", "yesterday"],
         vec!["build", "-c", c, "--timestamp", "yesterday"],
+        vec!["kpis", "-c", c, "--as-of", "2026-06-30"],
         vec!["no-such-command"],
     ] {
         let out = run(&args);
