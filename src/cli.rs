@@ -111,9 +111,14 @@ pub struct BuildArgs {
     #[arg(long, value_name = "RFC3339", value_parser = parse_timestamp)]
     pub timestamp: Option<DateTime<Utc>>,
 
-    /// The signing key (PKCS#8 PEM)
+    /// The signing key (PKCS#8 PEM); else DOSSIER_SIGNING_KEY, signing.key, or dossier-signing.key
+    /// beside the config
     #[arg(long, value_name = "PEM", env = "DOSSIER_SIGNING_KEY")]
     pub key: Option<PathBuf>,
+
+    /// Write the bundle unsigned when no signing key is found (without it, no key is an error)
+    #[arg(long, env = "DOSSIER_UNSIGNED")]
+    pub unsigned: bool,
 
     /// Replace existing outputs
     #[arg(long)]

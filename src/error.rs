@@ -131,6 +131,12 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     Panicked { path: PathBuf, message: String },
 
+    /// `build` found no signing key and was not told `--unsigned` (exit 2).
+    #[error(
+        "no signing key: an unsigned bundle cannot be told from a forgery, so one is written only with --unsigned"
+    )]
+    NoKey,
+
     /// A file to be written exists already.
     #[error("{} exists already", path.display())]
     Exists { path: PathBuf },
@@ -140,7 +146,7 @@ impl Error {
     /// SPEC §1: 1 failed, 2 usage; a closed stdout is not a failure.
     pub fn exit(&self) -> Exit {
         match self {
-            Error::Usage(_) => Exit::Usage,
+            Error::Usage(_) | Error::NoKey => Exit::Usage,
             Error::StdoutClosed => Exit::Success,
             _ => Exit::Failed,
         }
@@ -150,6 +156,10 @@ impl Error {
         match self {
             Error::Config { hint, .. } | Error::Mlflow { hint, .. } => hint.as_deref(),
             Error::Exists { .. } => Some("pass --force to replace it, or choose another folder"),
+            Error::NoKey => Some(
+                "`dossier keygen -o DIR`, then --key DIR/dossier-signing.key (or DOSSIER_SIGNING_KEY, \
+                 signing.key in the config, or the key beside the config); or pass --unsigned",
+            ),
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound => {
                 Some("check the path; relative paths are resolved against the config file's folder")
             }

@@ -144,6 +144,20 @@ fn refuse_shared_key(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The key a build signs with, in the documented order: `--key` (or `DOSSIER_SIGNING_KEY`), the
+/// config's `signing.key`, then `dossier-signing.key` beside the config, where `keygen` writes it
+/// when run in the config's folder. `None` when there is none.
+pub fn find_key(flag: Option<&Path>, config: &crate::config::Config) -> Result<Option<PathBuf>> {
+    if let Some(p) = flag
+        .map(Path::to_path_buf)
+        .or_else(|| config.signing_key.clone())
+    {
+        return Ok(Some(p));
+    }
+    let beside = config.base_dir.join(KEY_FILE);
+    Ok(beside.is_file().then_some(beside))
+}
+
 /// The signing stage of a build: the tag manifest (which covers every payload hash through the
 /// manifest) and the report, each signed on its exact bytes, and the public key to ship.
 pub fn sign_bag(key: &Key, sealed: &Sealed) -> Result<Signatures> {

@@ -6,7 +6,7 @@
 use super::{assess, overrides};
 use crate::bundle;
 use crate::cli::BuildArgs;
-use crate::error::{Exit, Result};
+use crate::error::{Error, Exit, Result};
 use crate::report;
 use crate::sign;
 use crate::ui::{Out, Ui};
@@ -18,8 +18,11 @@ pub fn run(args: BuildArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
         ui,
     )?;
     let config = &assessed.config;
-    let key_path = args.key.clone().or_else(|| config.signing_key.clone());
-    let key = key_path.as_deref().map(sign::Key::load).transpose()?;
+    let key = match sign::find_key(args.key.as_deref(), config)? {
+        Some(path) => Some(sign::Key::load(&path)?),
+        None if args.unsigned => None,
+        None => return Err(Error::NoKey),
+    };
     let request = bundle::Request {
         config,
         evidence: &assessed.evidence,

@@ -923,3 +923,58 @@ fn a_refused_entry_is_refused_not_missing() {
     );
     assert!(!p.contains("missing from the bundle"), "{p}");
 }
+
+#[test]
+fn a_bundle_is_unsigned_only_on_purpose() {
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path().join("project");
+    copy_dir(&repo().join("sample-evidence"), &project);
+    let config = project.join("dossier.yaml");
+    let out_dir = tmp.path().join("dist");
+    let build = |extra: &[&str], unsigned_env: bool| {
+        let mut cmd = dossier();
+        if !unsigned_env {
+            cmd.env_remove("DOSSIER_UNSIGNED");
+        }
+        let done = cmd
+            .args(["build", "-c"])
+            .arg(&config)
+            .arg("-o")
+            .arg(&out_dir)
+            .args(["--force", "--timestamp", TIME])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            done.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&done.stderr).into_owned(),
+        )
+    };
+    // No key anywhere and no --unsigned: a usage error with the way out, and nothing written.
+    let (code, stderr) = build(&[], false);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("no signing key") && stderr.contains("--unsigned"),
+        "{stderr}"
+    );
+    assert!(!out_dir.exists(), "nothing written");
+    // --unsigned: written, with the warning.
+    let (code, stderr) = build(&["--unsigned"], false);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("UNSIGNED"), "{stderr}");
+    // `dossier keygen` in the config's folder: the key beside the config is found and used.
+    assert_eq!(run(&["keygen", "-o", project.to_str().unwrap()]).code, 0);
+    let (code, stderr) = build(&[], false);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("signed by sha256:"), "{stderr}");
+    let zip = out_dir.join("dossier-acme-lending-2026-07-01_2026-09-30.zip");
+    let pinned = project.join("dossier-signing.pub");
+    assert_eq!(verify(&zip, Some(&pinned)).code, 0);
+    // The key beside the config is not evidence: it is in no file of the bundle.
+    let sources = entries_of(&zip)
+        .into_iter()
+        .find(|(n, _)| n.ends_with("data/sources.csv"))
+        .unwrap()
+        .1;
+    assert!(!String::from_utf8_lossy(&sources).contains("dossier-signing.key"));
+}

@@ -15,8 +15,11 @@ pub fn fixture(rel: &str) -> PathBuf {
 
 pub fn dossier() -> Command {
     let mut cmd = Command::cargo_bin("dossier").expect("binary built by cargo test");
+    // Builds without --key are unsigned on purpose here (DOSSIER_UNSIGNED is --unsigned); the
+    // test of the refusal removes it.
     cmd.env_remove("DOSSIER_SIGNING_KEY")
         .env_remove("SOURCE_DATE_EPOCH")
+        .env("DOSSIER_UNSIGNED", "true")
         .env("NO_COLOR", "1");
     cmd
 }
@@ -26,6 +29,7 @@ pub fn std_dossier() -> std::process::Command {
     let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin!("dossier"));
     cmd.env_remove("DOSSIER_SIGNING_KEY")
         .env_remove("SOURCE_DATE_EPOCH")
+        .env("DOSSIER_UNSIGNED", "true")
         .env("NO_COLOR", "1");
     cmd
 }

@@ -519,7 +519,7 @@ fn a_full_disk_publishes_nothing_and_says_so_in_a_sentence() {
     // more than the largest sample input (275 KiB) and its report (~283 KiB), less than the
     // bundle (~433 KiB), so the disk fills while the bundle is written.
     let script = format!(
-        "trap '' XFSZ; ulimit -f 350; exec {} build -c {} -o {}",
+        "trap '' XFSZ; ulimit -f 350; exec {} build --unsigned -c {} -o {}",
         bin.display(),
         sample.display(),
         out_dir.display()
