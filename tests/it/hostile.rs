@@ -47,6 +47,20 @@ fn bounded(args: &[&str], env: &[(&str, &str)]) -> (Outcome, Duration) {
     (outcome, start.elapsed())
 }
 
+/// `dossier build -c cfg -o out_dir`, bounded like every run here.
+fn build_into(cfg: &Path, out_dir: &Path, env: &[(&str, &str)]) -> (Outcome, Duration) {
+    bounded(
+        &[
+            "build",
+            "-c",
+            cfg.to_str().unwrap(),
+            "-o",
+            out_dir.to_str().unwrap(),
+        ],
+        env,
+    )
+}
+
 fn config(dir: &Path, sources: &str) -> PathBuf {
     let path = dir.join("dossier.yaml");
     std::fs::write(
@@ -100,16 +114,7 @@ fn a_poisoned_artifact_uri_never_brings_etc_into_the_bundle() {
         &format!("  mlflow:\n    - path: {}\n", db.display()),
     );
     let out_dir = tmp.path().join("dist");
-    let (out, _) = bounded(
-        &[
-            "build",
-            "-c",
-            cfg.to_str().unwrap(),
-            "-o",
-            out_dir.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let (out, _) = build_into(&cfg, &out_dir, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr
@@ -322,16 +327,7 @@ fn templates_that_never_stop_are_stopped_and_named() {
     )
     .unwrap();
     let out_dir = dir.join("out");
-    let (out, took) = bounded(
-        &[
-            "build",
-            "-c",
-            cfg.to_str().unwrap(),
-            "-o",
-            out_dir.to_str().unwrap(),
-        ],
-        &[("DOSSIER_TEMPLATE_SECONDS", "2")],
-    );
+    let (out, took) = build_into(&cfg, &out_dir, &[("DOSSIER_TEMPLATE_SECONDS", "2")]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     // Stopped by the clock or by memory, whichever comes first; either names the template.
     assert!(
@@ -344,16 +340,7 @@ fn templates_that_never_stop_are_stopped_and_named() {
     assert!(took < Duration::from_secs(15), "{took:?}");
     // The next build removes what the stopped one left, and says so.
     std::fs::write(&cfg, text).unwrap();
-    let (out, _) = bounded(
-        &[
-            "build",
-            "-c",
-            cfg.to_str().unwrap(),
-            "-o",
-            out_dir.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let (out, _) = build_into(&cfg, &out_dir, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
         out.stderr.contains("left by an earlier dossier run"),
