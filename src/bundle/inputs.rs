@@ -26,6 +26,8 @@ pub struct Input {
     pub size: u64,
     /// RFC 3339, UTC, seconds.
     pub mtime: String,
+    /// The same modification time, for comparing with the build time.
+    pub modified: Option<chrono::DateTime<chrono::Utc>>,
     /// The registered model a model card or evaluation artifact belongs to.
     pub system: Option<String>,
     /// The folder the file must really lie in when it is opened to be copied (the MLflow store,
@@ -240,13 +242,12 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
             let within = confinement(role, &source, system.as_deref(), evidence, doc, &base);
             let meta =
                 std::fs::metadata(&source).map_err(|e| Error::io("cannot read", &source, e))?;
-            let mtime = meta
+            let modified = meta
                 .modified()
-                .map(|t| {
-                    chrono::DateTime::<chrono::Utc>::from(t)
-                        .format("%Y-%m-%dT%H:%M:%SZ")
-                        .to_string()
-                })
+                .ok()
+                .map(chrono::DateTime::<chrono::Utc>::from);
+            let mtime = modified
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
                 .unwrap_or_default();
             Ok(Input {
                 role,
@@ -255,6 +256,7 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
                 dest,
                 size: meta.len(),
                 mtime,
+                modified,
                 system,
                 within,
                 origin: None,

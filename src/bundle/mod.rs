@@ -71,8 +71,11 @@ pub struct Prepared<'a> {
     staged: stage::Staged,
     kpis_json: Vec<u8>,
     request_index: Vec<index::IndexRow>,
-    /// Temporary files of earlier runs that were removed, to be told to the user.
+    /// Temporary files of earlier runs that were removed, and a backdated build time: to be told
+    /// to the user.
     pub notices: Vec<String>,
+    /// What the build itself cannot vouch for (a backdated build time), for the report.
+    limitations: Vec<String>,
 }
 
 /// What the report template receives about the bundle, as `/bundle.json` (docs/report-data.md).
@@ -88,6 +91,8 @@ struct Facts<'a> {
     request_index: &'a [index::IndexRow],
     /// Every portfolio KPI's definition and formula, in the document's order.
     kpis: Vec<Definition>,
+    /// What the build cannot vouch for (after the KPI document's own limitations).
+    limitations: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -118,6 +123,7 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
     }
     let mut inputs = inputs::collect_inputs(req.config, req.evidence, req.doc)?;
     refuse_source_folders(req.out_dir, &req.config.base_dir, &inputs, req.evidence)?;
+    let limitations: Vec<String> = backdating(req, &inputs).into_iter().collect();
     let kpis_json = output::json(req.doc)?.into_bytes();
     let mut generated =
         generated::generated_files(&req.config.scope, req.evidence, req.doc, &kpis_json)?;
@@ -147,7 +153,8 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
         Vec::new()
     };
     std::fs::create_dir_all(req.out_dir).map_err(|e| Error::io("cannot create", req.out_dir, e))?;
-    let notices = writer::remove_stale(req.out_dir, &name);
+    let mut notices = writer::remove_stale(req.out_dir, &name);
+    notices.extend(limitations.iter().cloned());
     let excerpts = inputs::cut_excerpts(&mut inputs, req.out_dir)?;
     let stamp = bag::zip_time(req.build_time)?;
     let staged = stage::stage(&name, req.out_dir, inputs, generated, stamp)?;
@@ -159,6 +166,29 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
         kpis_json,
         request_index,
         notices,
+        limitations,
+    })
+}
+
+/// A build time earlier than an input's modification time: the build claims a time at which
+/// its evidence did not yet exist in this form. Without a time-stamp authority nothing else
+/// vouches for the time, so it is said.
+fn backdating(req: &Request<'_>, inputs: &[inputs::Input]) -> Option<String> {
+    let newest = inputs
+        .iter()
+        .filter_map(|i| i.modified.map(|t| (t, &i.source)))
+        .max_by_key(|(t, _)| *t)?;
+    // Zip and bag-info carry whole seconds; compare at that precision.
+    let (built, changed) = (req.build_time.timestamp(), newest.0.timestamp());
+    (built < changed).then(|| {
+        format!(
+            "the build time {} (--timestamp or SOURCE_DATE_EPOCH) is earlier than the newest \
+             input's modification time, {} ({}): the bundle is backdated, and no time-stamp \
+             authority vouches for its time",
+            req.build_time.format("%Y-%m-%dT%H:%M:%SZ"),
+            newest.0.format("%Y-%m-%dT%H:%M:%SZ"),
+            newest.1.display()
+        )
     })
 }
 
@@ -188,6 +218,7 @@ impl<'a> Prepared<'a> {
                 .collect(),
             request_index: &self.request_index,
             kpis: Kpi::ALL.map(Kpi::describe).to_vec(),
+            limitations: &self.limitations,
         };
         serde_json::to_vec_pretty(&facts)
             .map_err(|e| Error::Internal(format!("cannot serialise bundle facts: {e}")))

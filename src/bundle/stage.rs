@@ -322,6 +322,7 @@ mod tests {
             dest: String::new(),
             size,
             mtime: String::new(),
+            modified: None,
             system: None,
             within: None,
             origin: None,

@@ -15,8 +15,8 @@ mod values;
 
 mod policy;
 
-pub use policy::Policy;
 use policy::resolve_policy;
+pub use policy::{PointInTime, Policy};
 use raw::{RawConfig, parse};
 use values::{checked_period, now};
 pub use values::{parse_date, parse_epoch, parse_period, parse_timestamp};

@@ -16,8 +16,20 @@ pub struct Policy {
     pub approval_tag: String,
     pub logging_min_coverage: f64,
     pub audit_max_age_days: u32,
+    pub point_in_time: PointInTime,
     /// KPI → target: a minimum for ratios, a maximum for counts (`Kpi::direction`).
     pub targets: BTreeMap<Kpi, f64>,
+}
+
+/// What to do with a production version (or its source run) that MLflow says was created after
+/// `as_of`, so it cannot have been in production then: MLflow keeps no alias or stage history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PointInTime {
+    /// Keep it, and name it in a warning and in the report's limitations.
+    Warn,
+    /// Leave it out; the next candidate created on or before `as_of` applies.
+    Strict,
 }
 
 pub(super) fn resolve_policy(raw: RawPolicy) -> std::result::Result<Policy, (String, String)> {
@@ -79,6 +91,7 @@ pub(super) fn resolve_policy(raw: RawPolicy) -> std::result::Result<Policy, (Str
         approval_tag: raw.approval_tag.unwrap_or_else(|| "approved_by".into()),
         logging_min_coverage: min_coverage,
         audit_max_age_days: raw.audit_max_age_days.unwrap_or(365),
+        point_in_time: raw.point_in_time.unwrap_or(PointInTime::Warn),
         targets,
     })
 }

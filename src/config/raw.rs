@@ -79,6 +79,7 @@ pub(super) struct RawPolicy {
     pub(super) approval_tag: Option<String>,
     pub(super) logging_min_coverage: Option<f64>,
     pub(super) audit_max_age_days: Option<u32>,
+    pub(super) point_in_time: Option<super::PointInTime>,
     /// A `null` value removes a default target.
     #[serde(default)]
     pub(super) targets: BTreeMap<String, Option<f64>>,

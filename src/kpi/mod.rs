@@ -51,6 +51,9 @@ pub struct Document {
     /// Change of each portfolio KPI since `--baseline` (an added key; null without one).
     pub trend: Option<baseline::Trend>,
     pub warnings: Vec<String>,
+    /// What these figures cannot say (an added key): what the registry could not tell as of
+    /// `as_of`, standing statements first. The report's limitations section lists them.
+    pub limitations: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -76,7 +79,19 @@ pub struct SourceOut {
 pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
     let mut warnings = evidence.warnings.clone();
     check_unique_models(evidence)?;
-    let mut models = inventory::build(&evidence.stores, &config.policy, &mut warnings);
+    let mut notes = Vec::new();
+    let mut models = inventory::build(
+        &evidence.stores,
+        &config.policy,
+        config.as_of,
+        &mut warnings,
+        &mut notes,
+    );
+    if config.scope.is_scoped() {
+        notes.retain(|n| config.scope.admits(&n.system));
+    }
+    warnings.extend(notes.iter().map(|n| n.text.clone()));
+    let limitations = limitations(config, evidence, notes);
     let mut audits = audits::latest(&evidence.audits, config.as_of, &mut warnings)?;
     let mut exceptions: Vec<exceptions::ExceptionOut> = evidence
         .exceptions
@@ -192,7 +207,30 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
         baseline: snapshot,
         trend,
         warnings,
+        limitations,
     })
+}
+
+/// The standing statements about reading a registry that keeps no history, then each version
+/// the registry's own times put after `as_of`.
+fn limitations(config: &Config, evidence: &Evidence, notes: Vec<inventory::Note>) -> Vec<String> {
+    let mut out = Vec::new();
+    if !evidence.stores.is_empty() {
+        out.push(format!(
+            "MLflow keeps no history of aliases, stages or tags: which version is in production, \
+             and its tags, model card and metrics, are read as the stores stand when this build \
+             read them, not as of {}. Only creation times are recorded; a production version \
+             created after {} is named below (policy.point_in_time: {}).",
+            config.as_of,
+            config.as_of,
+            match config.policy.point_in_time {
+                crate::config::PointInTime::Warn => "warn — kept, and named",
+                crate::config::PointInTime::Strict => "strict — left out",
+            }
+        ));
+    }
+    out.extend(notes.into_iter().map(|n| n.text));
+    out
 }
 
 /// Every `--system` must name a registered model, an audited system or an exception's system.

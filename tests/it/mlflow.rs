@@ -137,6 +137,18 @@ fn check_store(store: &str, datasets_visible: bool) -> Value {
             (0.0, 0, 5)
         );
     }
+    // Every store was generated in November 2026, after the as-of day (2026-09-30): under the
+    // default `policy.point_in_time: warn` each production version is kept and named.
+    let named: Vec<String> = doc["limitations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l.as_str())
+        .filter(|l| l.contains("cannot have been in production then"))
+        .map(|l| l.split(" version ").next().unwrap().to_string())
+        .collect();
+    let production: Vec<&str> = EXPECTED.iter().filter(|r| r.2).map(|r| r.0).collect();
+    assert_eq!(named, production, "{store}: {}", doc["limitations"]);
     // Targets come from the SPEC defaults: 0.6 < 0.85.
     assert_eq!(
         doc["portfolio"]["documentation_completeness"]["target"],
@@ -155,11 +167,7 @@ fn sqlite_store_mlflow_3x() {
         .as_f64()
         .unwrap();
     assert!((auc - 0.82).abs() < 1e-9, "{auc}");
-    assert!(
-        doc["warnings"].as_array().unwrap().is_empty(),
-        "{}",
-        doc["warnings"]
-    );
+    assert_eq!(other_warnings(&doc), Vec::<String>::new());
 }
 
 #[test]
@@ -172,11 +180,7 @@ fn sqlite_store_mlflow_2x_older_schema() {
 fn file_store_mlflow_3x() {
     let doc = check_store("mlflow/filestore-3x/mlruns", true);
     assert_eq!(doc["mlflow_sources"][0]["kind"], "file-store");
-    assert!(
-        doc["warnings"].as_array().unwrap().is_empty(),
-        "{}",
-        doc["warnings"]
-    );
+    assert_eq!(other_warnings(&doc), Vec::<String>::new());
 }
 
 #[test]
@@ -244,11 +248,7 @@ fn artifact_root_finds_moved_artifacts_and_missing_ones_are_warned() {
         doc["portfolio"]["documentation_completeness"]["numerator"],
         3
     );
-    assert!(
-        doc["warnings"].as_array().unwrap().is_empty(),
-        "{}",
-        doc["warnings"]
-    );
+    assert_eq!(other_warnings(&doc), Vec::<String>::new());
 }
 
 #[test]
@@ -357,6 +357,128 @@ fn system_scope_restricts_models_and_rejects_unknown_names() {
     assert!(
         out.stderr
             .contains("error: --system nope: no such system; known: churn-predictor"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// The warnings besides the point-in-time ones every fixture store has (see `check_store`).
+fn other_warnings(doc: &Value) -> Vec<String> {
+    doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .filter(|w| !w.contains("cannot have been in production then"))
+        .map(String::from)
+        .collect()
+}
+
+/// A copy of the 3.x SQLite store in which credit-risk-scorer's version 1 (and its run) date from
+/// June 2026 and sit in stage Production; every other version stays created in November, after
+/// the as-of day (2026-10-01, the day after the period).
+fn store_with_an_older_production_version(dir: &std::path::Path) -> std::path::PathBuf {
+    let db = dir.join("mlflow.db");
+    std::fs::copy(fixture("mlflow/sqlite-3x/mlflow.db"), &db).unwrap();
+    copy_dir(&fixture("mlflow/sqlite-3x/mlruns"), &dir.join("mlruns"));
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    // 2026-06-01T00:00:00Z = 1780272000 s (date -u -d 2026-06-01 +%s).
+    let june = 1_780_272_000_000_i64;
+    conn.execute(
+        "UPDATE model_versions SET creation_time = ?1, current_stage = 'Production' \
+         WHERE name = 'credit-risk-scorer' AND version = 1",
+        [june],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE runs SET start_time = ?1 WHERE run_uuid = 'eeb0117c9f2b47debbdb3bbb421a4d23'",
+        [june],
+    )
+    .unwrap();
+    db
+}
+
+fn production(doc: &Value) -> Vec<(String, String)> {
+    doc["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["in_production"] == true)
+        .map(|m| {
+            let name = m["name"].as_str().unwrap().to_string();
+            (name, m["version"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn point_in_time_warn_keeps_the_registry_as_it_is_now() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = store_with_an_older_production_version(tmp.path());
+    let doc = kpis_json(&mlflow_config(tmp.path(), &db, "")).json();
+    // credit-risk-scorer: alias champion → v2 wins over stage Production on v1, as today.
+    let want: Vec<(String, String)> = EXPECTED
+        .iter()
+        .filter(|r| r.2)
+        .map(|r| (r.0.to_string(), r.3.unwrap().to_string()))
+        .collect();
+    assert_eq!(production(&doc), want);
+    let limits = doc["limitations"].to_string();
+    assert!(
+        limits.contains(
+            "credit-risk-scorer version 2 (alias:champion) was created 2026-11-22T17:56:57Z, \
+             after as_of 2026-10-01"
+        ),
+        "{limits}"
+    );
+}
+
+#[test]
+fn point_in_time_strict_leaves_out_versions_newer_than_as_of() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = store_with_an_older_production_version(tmp.path());
+    let extra = "policy:\n  point_in_time: strict\n";
+    let out = kpis_json(&mlflow_config(tmp.path(), &db, extra));
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    // Only credit-risk-scorer had a candidate created by the as-of day: v1, through its stage.
+    assert_eq!(
+        production(&doc),
+        [("credit-risk-scorer".to_string(), "1".to_string())]
+    );
+    assert_eq!(doc["models"][1]["production_via"], "stage:Production");
+    assert_eq!(
+        doc["portfolio"]["documentation_completeness"]["denominator"],
+        1
+    );
+    let left_out = doc["limitations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| {
+            l.as_str()
+                .unwrap()
+                .ends_with("left out (policy.point_in_time: strict)")
+        })
+        .count();
+    // credit v2, fraud v2, marketing v2, triage v2 (aliases) and churn v2 (stage).
+    assert_eq!(left_out, 5, "{}", doc["limitations"]);
+    assert!(
+        out.stderr
+            .contains("left out (policy.point_in_time: strict)")
+    );
+}
+
+#[test]
+fn point_in_time_rejects_an_unknown_mode() {
+    let tmp = tempfile::tempdir().unwrap();
+    let extra = "policy:\n  point_in_time: lenient\n";
+    let config = mlflow_config(tmp.path(), &fixture("mlflow/sqlite-3x/mlflow.db"), extra);
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("(at `policy.point_in_time`): unknown variant `lenient`"),
         "{}",
         out.stderr
     );

@@ -224,3 +224,46 @@ fn broken_user_template_names_its_line() {
         "{text}"
     );
 }
+
+#[test]
+fn limitations_name_a_backdated_build_and_versions_newer_than_as_of() {
+    // The sample's files were written at checkout, long after TIME (2026-10-02).
+    let tmp = tempfile::tempdir().unwrap();
+    let config = repo().join("sample-evidence/dossier.yaml");
+    let out = build(&config, tmp.path(), &["--force"]);
+    assert!(
+        out.stderr
+            .contains("warning: the build time 2026-10-02T08:00:00Z"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("the bundle is backdated"),
+        "{}",
+        out.stderr
+    );
+    let text = text_of(&pdf_of(&out)).replace('\n', " ");
+    assert!(text.contains("Limitations"), "{text}");
+    assert!(text.contains("the bundle is backdated"), "{text}");
+    assert!(
+        text.contains("credit-risk-scorer version 2 (alias:champion) was created"),
+        "{text}"
+    );
+
+    // A build time after every input's mtime is not backdated.
+    let later = run(&[
+        "build",
+        "-c",
+        config.to_str().unwrap(),
+        "-o",
+        tmp.path().to_str().unwrap(),
+        "--force",
+        "--timestamp",
+        "2099-01-01T00:00:00Z",
+    ]);
+    assert_eq!(later.code, 0, "{}", later.stderr);
+    assert!(!later.stderr.contains("backdated"), "{}", later.stderr);
+    let text = text_of(&pdf_of(&later)).replace('\n', " ");
+    assert!(!text.contains("backdated"), "{text}");
+    assert!(text.contains("Limitations"), "{text}");
+}

@@ -108,6 +108,7 @@ fn parse_model(path: &Path, doc: &Value) -> Result<RegisteredModel> {
                 .map(String::from),
             source: v.get("source").and_then(Value::as_str).map(String::from),
             tags: key_values(v.get("tags")),
+            created_ms: v.get("creation_timestamp").and_then(json_millis),
         });
     }
     let mut aliases = BTreeMap::new();
@@ -183,7 +184,15 @@ fn parse_run(path: &Path, body: &Value) -> Result<Option<Run>> {
         tags: key_values(body.get("tags")),
         datasets: datasets(body.get("inputs")),
         artifact_dir,
+        started_ms: info.get("start_time").and_then(json_millis),
     }))
+}
+
+/// A timestamp as MLflow writes it (integer milliseconds); anything else is unknown.
+fn json_millis(value: &Value) -> Option<i64> {
+    value
+        .as_i64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 fn metric_point(v: &Value) -> Option<MetricPoint> {

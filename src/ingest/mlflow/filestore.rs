@@ -98,6 +98,8 @@ struct VersionMeta {
     run_id: Option<String>,
     #[serde(default)]
     source: Option<String>,
+    #[serde(default)]
+    creation_timestamp: Option<serde_yaml::Value>,
 }
 
 fn read_registry(root: &Path) -> Result<Vec<RegisteredModel>> {
@@ -144,7 +146,15 @@ fn read_version(dir: &Path) -> Result<ModelVersion> {
         run_id: meta.run_id.filter(|s| !s.is_empty()),
         source: meta.source,
         tags: read_kv_dir(&dir.join("tags"))?,
+        created_ms: meta.creation_timestamp.as_ref().and_then(yaml_millis),
     })
+}
+
+/// A timestamp as MLflow writes it (integer milliseconds); anything else is unknown.
+fn yaml_millis(value: &serde_yaml::Value) -> Option<i64> {
+    value
+        .as_i64()
+        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
 // ---- runs ----------------------------------------------------------------------------------
@@ -167,6 +177,8 @@ struct RunMeta {
     artifact_uri: Option<String>,
     #[serde(default)]
     lifecycle_stage: Option<String>,
+    #[serde(default)]
+    start_time: Option<serde_yaml::Value>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,6 +263,7 @@ fn read_run(
         experiment_id,
         artifact_uri: meta.artifact_uri,
         artifact_dir: None,
+        started_ms: meta.start_time.as_ref().and_then(yaml_millis),
     }))
 }
 

@@ -73,6 +73,8 @@ pub struct ModelVersion {
     pub run_id: Option<String>,
     pub source: Option<String>,
     pub tags: BTreeMap<String, String>,
+    /// MLflow's `creation_timestamp` (ms since the epoch), when the store records one.
+    pub created_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize)]
@@ -87,6 +89,8 @@ pub struct Run {
     pub datasets: Vec<DatasetInput>,
     /// The local folder holding the run's artifacts, if one was found.
     pub artifact_dir: Option<PathBuf>,
+    /// MLflow's `start_time` (ms since the epoch), when the store records one.
+    pub started_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]

@@ -238,9 +238,16 @@ impl<'a> Db<'a> {
         if !self.has_table("model_versions") {
             return Ok(by_model);
         }
-        let sql =
-            "SELECT name, CAST(version AS TEXT), current_stage, run_id, source FROM model_versions";
-        let rows = self.rows(sql, [], |r| {
+        let created = if self.has_column("model_versions", "creation_time") {
+            "creation_time"
+        } else {
+            "NULL"
+        };
+        let sql = format!(
+            "SELECT name, CAST(version AS TEXT), current_stage, run_id, source, {created} \
+             FROM model_versions"
+        );
+        let rows = self.rows(&sql, [], |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 ModelVersion {
@@ -249,6 +256,7 @@ impl<'a> Db<'a> {
                     run_id: r.get::<_, Option<String>>(3)?.filter(|s| !s.is_empty()),
                     source: r.get(4)?,
                     tags: BTreeMap::new(),
+                    created_ms: millis(r.get_ref(5)?),
                 },
             ))
         })?;
@@ -279,15 +287,23 @@ impl<'a> Db<'a> {
 
     /// One active run of an active experiment, or `None` if there is no such run.
     fn run(&self, run_id: &str) -> Result<Option<Run>> {
-        let sql = "SELECT r.run_uuid, CAST(r.experiment_id AS TEXT), r.artifact_uri \
-                   FROM runs r LEFT JOIN experiments e ON e.experiment_id = r.experiment_id \
-                   WHERE r.run_uuid = ?1 AND COALESCE(r.lifecycle_stage, 'active') = 'active' \
-                   AND COALESCE(e.lifecycle_stage, 'active') = 'active'";
-        let found = self.rows(sql, params![run_id], |r| {
+        let started = if self.has_column("runs", "start_time") {
+            "r.start_time"
+        } else {
+            "NULL"
+        };
+        let sql = format!(
+            "SELECT r.run_uuid, CAST(r.experiment_id AS TEXT), r.artifact_uri, {started} \
+             FROM runs r LEFT JOIN experiments e ON e.experiment_id = r.experiment_id \
+             WHERE r.run_uuid = ?1 AND COALESCE(r.lifecycle_stage, 'active') = 'active' \
+             AND COALESCE(e.lifecycle_stage, 'active') = 'active'"
+        );
+        let found = self.rows(&sql, params![run_id], |r| {
             Ok(Run {
                 run_id: r.get(0)?,
                 experiment_id: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
                 artifact_uri: r.get(2)?,
+                started_ms: millis(r.get_ref(3)?),
                 ..Default::default()
             })
         })?;
@@ -361,6 +377,16 @@ impl<'a> Db<'a> {
                 source: r.get(3)?,
             })
         })
+    }
+}
+
+/// A timestamp column as MLflow writes it (integer milliseconds); anything else is unknown.
+fn millis(value: rusqlite::types::ValueRef<'_>) -> Option<i64> {
+    match value {
+        rusqlite::types::ValueRef::Integer(i) => Some(i),
+        rusqlite::types::ValueRef::Real(f) if f.is_finite() => Some(f as i64),
+        rusqlite::types::ValueRef::Text(t) => std::str::from_utf8(t).ok()?.trim().parse().ok(),
+        _ => None,
     }
 }
 
