@@ -50,6 +50,16 @@ impl Key {
         public_pem(&self.key.verifying_key())
     }
 
+    /// The key of `bundle.redact`'s keyed hashes: derived from the secret (so one signer's
+    /// bundles hash a value alike, and nobody without the key can test a guess), never the secret.
+    pub fn redact_key(&self) -> [u8; 32] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(b"dossier bundle.redact v1\0");
+        h.update(self.key.to_bytes());
+        h.finalize().into()
+    }
+
     pub fn fingerprint(&self) -> Result<String> {
         fingerprint(&self.key.verifying_key())
     }
@@ -84,6 +94,17 @@ pub fn verify(key: &VerifyingKey, bytes: &[u8], signature: &[u8]) -> bool {
         return false;
     };
     key.verify(bytes, &Signature::from_bytes(&raw)).is_ok()
+}
+
+/// A fresh random key: `bundle.redact`'s key for an unsigned build (its hashes then match no
+/// other build's).
+pub fn random_key() -> Result<[u8; 32]> {
+    let mut key = [0u8; 32];
+    getrandom::getrandom(&mut key).map_err(|e| Error::Sign {
+        path: PathBuf::from("(bundle.redact key)"),
+        message: format!("no randomness from the operating system: {e}"),
+    })?;
+    Ok(key)
 }
 
 /// `dossier keygen`: a new key pair in `dir`; refuses if either file exists.

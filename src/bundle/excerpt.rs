@@ -31,16 +31,26 @@ pub fn write(
     bad_lines: &[u64],
     dir: &Path,
 ) -> Result<Excerpt> {
+    into_temp(path, dir, |out| match format {
+        LogFormat::Csv => csv_rows(path, rows, out),
+        LogFormat::Parquet => parquet_rows(path, rows, out),
+        _ => json_lines(path, rows, bad_lines, out),
+    })
+}
+
+/// A temporary file in `dir` that `fill` writes from `path`; `fill` returns the original's size
+/// and SHA-256.
+pub(super) fn into_temp(
+    path: &Path,
+    dir: &Path,
+    fill: impl FnOnce(&mut dyn Write) -> Result<(u64, String)>,
+) -> Result<Excerpt> {
     let tmp = tempfile::Builder::new()
         .prefix(&super::writer::excerpt_prefix())
         .tempfile_in(dir)
         .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
     let mut out = std::io::BufWriter::new(tmp);
-    let (original_size, original_sha256) = match format {
-        LogFormat::Csv => csv_rows(path, rows, &mut out)?,
-        LogFormat::Parquet => parquet_rows(path, rows, &mut out)?,
-        _ => json_lines(path, rows, bad_lines, &mut out)?,
-    };
+    let (original_size, original_sha256) = fill(&mut out)?;
     let file = out
         .into_inner()
         .map_err(|e| Error::io("cannot write an excerpt of", path, e.into_error()))?;
@@ -57,13 +67,13 @@ pub fn write(
     })
 }
 
-fn open_hashing(path: &Path) -> Result<HashingReader<std::fs::File>> {
+pub(super) fn open_hashing(path: &Path) -> Result<HashingReader<std::fs::File>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
     Ok(HashingReader::new(file))
 }
 
 /// Read what is left (so the hash covers the whole file) and finish.
-fn finish_hashing<R: Read>(mut reader: HashingReader<R>, path: &Path) -> Result<(u64, String)> {
+pub(super) fn finish<R: Read>(mut reader: HashingReader<R>, path: &Path) -> Result<(u64, String)> {
     std::io::copy(&mut reader, &mut std::io::sink())
         .map_err(|e| Error::io("cannot read", path, e))?;
     Ok(reader.finish())
@@ -78,7 +88,7 @@ fn json_lines(
     path: &Path,
     rows: &[u64],
     bad_lines: &[u64],
-    out: &mut impl Write,
+    out: &mut dyn Write,
 ) -> Result<(u64, String)> {
     let mut records = RecordLines::new(open_hashing(path)?, bad_lines);
     let mut wanted = rows.iter().peekable();
@@ -97,11 +107,11 @@ fn json_lines(
             }
         }
     }
-    finish_hashing(records.into_inner(), path)
+    finish(records.into_inner(), path)
 }
 
 /// The header and the wanted records, each copied from its first byte to the next record's.
-fn csv_rows(path: &Path, rows: &[u64], out: &mut impl Write) -> Result<(u64, String)> {
+fn csv_rows(path: &Path, rows: &[u64], out: &mut dyn Write) -> Result<(u64, String)> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -130,14 +140,14 @@ fn csv_rows(path: &Path, rows: &[u64], out: &mut impl Write) -> Result<(u64, Str
         }
         index += 1;
     }
-    finish_hashing(reader.into_inner(), path)
+    finish(reader.into_inner(), path)
 }
 
 fn copy_range(
     raw: &mut std::fs::File,
     start: u64,
     end: u64,
-    out: &mut impl Write,
+    out: &mut dyn Write,
 ) -> std::io::Result<()> {
     raw.seek(SeekFrom::Start(start))?;
     let mut bytes = Vec::with_capacity((end - start) as usize);
@@ -150,7 +160,7 @@ fn copy_range(
 }
 
 /// Parquet has no lines to copy: the wanted rows are written as a new Parquet file.
-fn parquet_rows(path: &Path, rows: &[u64], out: &mut impl Write) -> Result<(u64, String)> {
+fn parquet_rows(path: &Path, rows: &[u64], out: &mut dyn Write) -> Result<(u64, String)> {
     let fail = |e: PolarsError| Error::Logs {
         path: path.to_path_buf(),
         line: None,
@@ -173,7 +183,7 @@ fn parquet_rows(path: &Path, rows: &[u64], out: &mut impl Write) -> Result<(u64,
     let mask = BooleanChunked::from_slice("keep".into(), &keep);
     let mut df = df.filter(&mask).map_err(fail)?;
     ParquetWriter::new(out).finish(&mut df).map_err(fail)?;
-    finish_hashing(hashing, path)
+    finish(hashing, path)
 }
 
 #[cfg(test)]

@@ -1,16 +1,18 @@
 //! What goes under `data/` from the KPI document: the document itself, its CSV tables, the
-//! baseline, and — in a scoped build — each named model's MLflow lineage extract (the store holds
-//! every model, so it is not copied whole). In: the evidence and the document. Out: (path under
+//! baseline, and each (in-scope) registered model's MLflow lineage extract — the store itself is
+//! copied only with `bundle.include_stores: true` in an unscoped build (a store holds every
+//! experiment, deleted runs, trace payloads and, in 3.x, a `secrets` table). In: the evidence and the document. Out: (path under
 //! `data/`, bytes) pairs. Guarantees: generated from the same document the report reads.
 
 use std::collections::BTreeMap;
 
 use super::inputs::{sanitize, segment};
 use super::tables;
-use crate::config::Scope;
+use crate::config::{Config, Scope};
 use crate::digest::sha256_file;
 use crate::error::{Error, Result};
 use crate::ingest::Evidence;
+pub use crate::ingest::mlflow::LINEAGE_FORMAT;
 use crate::ingest::mlflow::{RegisteredModel, Run, StoreKind};
 use crate::kpi::Document;
 use crate::vocab::layout;
@@ -34,7 +36,7 @@ fn file(path: &str, bytes: Vec<u8>) -> Generated {
 
 /// The files generated from the document.
 pub fn generated_files(
-    scope: &Scope,
+    config: &Config,
     evidence: &Evidence,
     doc: &Document,
     kpis_json: &[u8],
@@ -51,18 +53,24 @@ pub fn generated_files(
         file(layout::EXCEPTIONS_CSV, tables::exceptions_csv(doc)?),
         file(layout::BASELINE_JSON, baseline.into_bytes()),
     ];
-    files.extend(lineage_files(scope, evidence)?);
+    if config.scope.is_scoped() || !config.bundle.include_stores {
+        files.extend(lineage_files(&config.scope, evidence, doc)?);
+    }
     Ok(files)
 }
 
-/// A scoped build's MLflow evidence: for each named registered model, what its store says about
-/// it and the source runs of its versions, as `evidence/mlflow/lineage/<model>.json`.
-fn lineage_files(scope: &Scope, evidence: &Evidence) -> Result<Vec<Generated>> {
+/// The MLflow evidence of a minimised build: for each (in-scope) registered model, what its store
+/// says about it and the source runs of its versions, as `evidence/mlflow/lineage/<model>.json`
+/// (`LINEAGE_FORMAT`; dossier reads such a folder back as an MLflow source). `artifacts` says,
+/// per run, where this bundle keeps its model card, relative to the extract.
+fn lineage_files(scope: &Scope, evidence: &Evidence, doc: &Document) -> Result<Vec<Generated>> {
     #[derive(serde::Serialize)]
     struct Lineage<'a> {
+        format: &'static str,
         store: StoreRef,
         model: &'a RegisteredModel,
         runs: BTreeMap<&'a str, &'a Run>,
+        artifacts: BTreeMap<&'a str, String>,
     }
     #[derive(serde::Serialize)]
     struct StoreRef {
@@ -72,9 +80,6 @@ fn lineage_files(scope: &Scope, evidence: &Evidence) -> Result<Vec<Generated>> {
         sha256: Option<String>,
     }
     let mut out = Vec::new();
-    if !scope.is_scoped() {
-        return Ok(out);
-    }
     for store in &evidence.stores {
         let named: Vec<_> = store
             .models
@@ -96,7 +101,16 @@ fn lineage_files(scope: &Scope, evidence: &Evidence) -> Result<Vec<Generated>> {
                 .filter_map(|id| store.runs.get_key_value(id))
                 .map(|(k, v)| (k.as_str(), v))
                 .collect();
+            let artifacts = doc
+                .models
+                .iter()
+                .filter(|m| m.name == model.name && m.model_card.is_some())
+                .filter_map(|m| m.source_run.as_deref())
+                .map(|run| (run, format!("../../model-cards/{}", segment(&model.name))))
+                .collect();
             let lineage = Lineage {
+                format: LINEAGE_FORMAT,
+                artifacts,
                 store: StoreRef {
                     path: store.path.display().to_string(),
                     kind: store.kind.label(),

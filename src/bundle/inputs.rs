@@ -9,11 +9,15 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::config::{Config, LogFormat};
+use super::minimise::Minimise;
+use crate::config::{Config, LogExtracts, LogFormat};
 use crate::error::{Error, Result};
 use crate::ingest::Evidence;
 use crate::kpi::Document;
 use crate::vocab::InputRole;
+
+/// What a minimised log extract's bundle name adds to the original's.
+pub const MINIMISED_SUFFIX: &str = ".minimised.ndjson";
 
 /// One input file to copy into the bag.
 #[derive(Debug, Clone)]
@@ -37,6 +41,53 @@ pub struct Input {
     pub origin: Option<Origin>,
     /// A log extract to cut down to the in-scope records before it is staged.
     pub excerpt: Option<ExcerptPlan>,
+    /// A log extract to minimise (mapped fields, file and line) before it is staged.
+    pub minimise: Option<Minimise>,
+}
+
+/// A source file the bundle describes but does not carry: a store whose lineage extracts stand
+/// in for it. `data/sources.csv` lists it, so the extracts can be checked against the original.
+#[derive(Debug, Clone)]
+pub struct Described {
+    pub role: InputRole,
+    pub path: PathBuf,
+    pub size: u64,
+    pub mtime: String,
+    pub sha256: String,
+    /// The bundle folder holding what was extracted from it.
+    pub bundle_path: String,
+}
+
+/// Every file of every MLflow store a minimised build read but does not copy.
+pub fn described_stores(config: &Config, evidence: &Evidence) -> Result<Vec<Described>> {
+    if !config.scope.is_scoped() && config.bundle.include_stores {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for store in &evidence.stores {
+        for file in &store.metadata_files {
+            let (opened, size) = crate::fsio::open_regular(file, "MLflow store file", None)?;
+            let modified = opened.metadata().and_then(|m| m.modified());
+            let mut reader = crate::digest::HashingReader::new(opened);
+            std::io::copy(&mut reader, &mut std::io::sink())
+                .map_err(|e| Error::io("cannot read", file, e))?;
+            let sha256 = reader.finish().1;
+            let mtime = modified
+                .ok()
+                .map(|t| chrono::DateTime::<chrono::Utc>::from(t).format("%Y-%m-%dT%H:%M:%SZ"))
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            out.push(Described {
+                role: InputRole::Mlflow,
+                path: file.clone(),
+                size,
+                mtime,
+                sha256,
+                bundle_path: crate::vocab::layout::LINEAGE_DIR.to_string(),
+            });
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Debug, Clone)]
@@ -58,12 +109,25 @@ pub struct ExcerptPlan {
 pub fn cut_excerpts(inputs: &mut [Input], dir: &Path) -> Result<Vec<tempfile::NamedTempFile>> {
     let mut files = Vec::new();
     for input in inputs.iter_mut() {
-        let Some(plan) = input.excerpt.take() else {
-            continue;
+        let cut = match (input.minimise.take(), input.excerpt.take()) {
+            (Some(plan), _) => {
+                crate::error::contain(&input.source, "minimising the extract", || {
+                    super::minimise::write(&input.source, &plan, dir)
+                })?
+            }
+            (None, Some(plan)) => {
+                crate::error::contain(&input.source, "cutting the excerpt", || {
+                    super::excerpt::write(
+                        &input.source,
+                        plan.format,
+                        &plan.rows,
+                        &plan.bad_lines,
+                        dir,
+                    )
+                })?
+            }
+            (None, None) => continue,
         };
-        let cut = crate::error::contain(&input.source, "cutting the excerpt", || {
-            super::excerpt::write(&input.source, plan.format, &plan.rows, &plan.bad_lines, dir)
-        })?;
         input.origin = Some(Origin {
             path: input.source.clone(),
             size: cut.original_size,
@@ -79,12 +143,18 @@ pub fn cut_excerpts(inputs: &mut [Input], dir: &Path) -> Result<Vec<tempfile::Na
 /// A file found for the bag: its role, source and the model it belongs to.
 type Found = (InputRole, PathBuf, Option<String>);
 
-pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> Result<Vec<Input>> {
+pub fn collect_inputs(
+    config: &Config,
+    evidence: &Evidence,
+    doc: &Document,
+    redact_key: [u8; 32],
+) -> Result<Vec<Input>> {
     let base = canonical(&config.base_dir)?;
     let scope = &config.scope;
     let scoped = scope.is_scoped();
     let mut found: BTreeMap<String, Found> = BTreeMap::new();
     let mut plans: BTreeMap<String, ExcerptPlan> = BTreeMap::new();
+    let mut minimise: BTreeMap<String, Minimise> = BTreeMap::new();
     let mut add =
         |role: InputRole, source: PathBuf, dest: String, system: Option<&str>| -> Result<()> {
             let dest = sanitize(&dest);
@@ -121,7 +191,8 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
             None,
         )?;
     }
-    for (i, store) in evidence.stores.iter().enumerate().filter(|_| !scoped) {
+    let whole_stores = !scoped && config.bundle.include_stores;
+    for (i, store) in evidence.stores.iter().enumerate().filter(|_| whole_stores) {
         for file in &store.metadata_files {
             let rel = file.strip_prefix(&store.root).unwrap_or(file);
             let dest = format!(
@@ -207,8 +278,35 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
             }
         }
     }
+    let minimised = config.bundle.log_extracts == LogExtracts::Minimised;
     for file in &evidence.logs.files {
         let dest = evidence_dest(&base, &file.path)?;
+        if minimised {
+            let dest = format!("{dest}{MINIMISED_SUFFIX}");
+            let role = match file.scoped_rows {
+                Some(_) => InputRole::LogExcerpt,
+                None => InputRole::LogExtract,
+            };
+            add(role, file.path.clone(), dest.clone(), None)?;
+            let fields = config
+                .logs
+                .get(file.source)
+                .map(|s| s.fields.clone())
+                .unwrap_or_default();
+            minimise.insert(
+                sanitize(&dest),
+                Minimise {
+                    format: file.format,
+                    fields,
+                    rows: file.scoped_rows.clone(),
+                    bad_lines: file.bad_lines.clone(),
+                    redact: config.bundle.redact.clone(),
+                    key: redact_key,
+                    shown: file.path.display().to_string(),
+                },
+            );
+            continue;
+        }
         match &file.scoped_rows {
             Some(rows) => {
                 add(InputRole::LogExcerpt, file.path.clone(), dest.clone(), None)?;
@@ -253,6 +351,7 @@ pub fn collect_inputs(config: &Config, evidence: &Evidence, doc: &Document) -> R
                 role,
                 source,
                 excerpt: plans.remove(&dest),
+                minimise: minimise.remove(&dest),
                 dest,
                 size: meta.len(),
                 mtime,

@@ -15,6 +15,7 @@ mod excerpt;
 mod generated;
 mod index;
 mod inputs;
+mod minimise;
 mod stage;
 mod tables;
 mod writer;
@@ -44,6 +45,8 @@ pub struct Request<'a> {
     pub out_dir: &'a Path,
     pub force: bool,
     pub build_time: DateTime<Utc>,
+    /// The HMAC key of `bundle.redact` (derived from the signing key, so stable across builds).
+    pub redact_key: [u8; 32],
 }
 
 /// The signatures `sign::sign_bag` makes over a sealed bag.
@@ -121,12 +124,11 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
             });
         }
     }
-    let mut inputs = inputs::collect_inputs(req.config, req.evidence, req.doc)?;
+    let mut inputs = inputs::collect_inputs(req.config, req.evidence, req.doc, req.redact_key)?;
     refuse_source_folders(req.out_dir, &req.config.base_dir, &inputs, req.evidence)?;
     let limitations: Vec<String> = backdating(req, &inputs).into_iter().collect();
     let kpis_json = output::json(req.doc)?.into_bytes();
-    let mut generated =
-        generated::generated_files(&req.config.scope, req.evidence, req.doc, &kpis_json)?;
+    let mut generated = generated::generated_files(req.config, req.evidence, req.doc, &kpis_json)?;
     // A regulator request (a scope or a request id) gets an index of what each file evidences.
     let request_index = if req.config.scope.is_request() {
         let mut rows = index::request_index(req.config, req.evidence, req.doc, &inputs, &generated);
@@ -157,7 +159,8 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
     notices.extend(limitations.iter().cloned());
     let excerpts = inputs::cut_excerpts(&mut inputs, req.out_dir)?;
     let stamp = bag::zip_time(req.build_time)?;
-    let staged = stage::stage(&name, req.out_dir, inputs, generated, stamp)?;
+    let described = inputs::described_stores(req.config, req.evidence)?;
+    let staged = stage::stage(&name, req.out_dir, (inputs, described), generated, stamp)?;
     drop(excerpts);
     Ok(Prepared {
         req,

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::bag::{OpenZip, options, zip_error};
 use super::generated::Generated;
-use super::inputs::Input;
+use super::inputs::{Described, Input};
 use super::tables::write_csv;
 use crate::digest::{CopyError, copy_hashing, sha256_hex};
 use crate::error::{Error, Result};
@@ -36,6 +36,8 @@ pub struct Staged {
     pub(super) stagings: Vec<PathBuf>,
     pub(super) time: zip::DateTime,
     pub(super) inputs: Vec<Input>,
+    /// Sources described in `sources.csv` but not carried.
+    pub(super) described: Vec<Described>,
     /// dest → (sha256, (staging zip, index of the entry in it))
     pub(super) staged: BTreeMap<String, (String, (usize, usize))>,
     pub(super) generated: Vec<Generated>,
@@ -102,7 +104,7 @@ fn stage_group(
 pub fn stage(
     root: &str,
     out_dir: &Path,
-    inputs: Vec<Input>,
+    (inputs, described): (Vec<Input>, Vec<Described>),
     generated: Vec<Generated>,
     stamp: zip::DateTime,
 ) -> Result<Staged> {
@@ -118,6 +120,7 @@ pub fn stage(
         stagings,
         time: stamp,
         inputs,
+        described,
         staged: BTreeMap::new(),
         generated,
         sources_csv: Vec::new(),
@@ -148,7 +151,7 @@ pub fn stage(
             staged.staged.insert(dest, (hash, (worker, index)));
         }
     }
-    staged.sources_csv = sources_csv(&staged.inputs, &staged.staged)?;
+    staged.sources_csv = sources_csv(&staged.inputs, &staged.described, &staged.staged)?;
     Ok(staged)
 }
 
@@ -197,6 +200,11 @@ impl Staged {
                     self.hash_of(&i.dest),
                 ),
             })
+            .chain(
+                self.described
+                    .iter()
+                    .map(|d| (d.role, d.path.display().to_string(), d.sha256.clone())),
+            )
             .collect()
     }
 
@@ -282,11 +290,12 @@ struct SourceRow {
 /// from; the manifest has the excerpt's own hash.
 fn sources_csv(
     inputs: &[Input],
+    described: &[Described],
     hashes: &BTreeMap<String, (String, (usize, usize))>,
 ) -> Result<Vec<u8>> {
     let mut sorted: Vec<&Input> = inputs.iter().collect();
     sorted.sort_by(|a, b| a.dest.cmp(&b.dest));
-    let rows: Vec<SourceRow> = sorted
+    let mut rows: Vec<SourceRow> = sorted
         .into_iter()
         .map(|i| {
             let hash = hashes
@@ -306,7 +315,18 @@ fn sources_csv(
                 sha256,
             }
         })
+        .chain(described.iter().map(|d| SourceRow {
+            role: d.role.as_str(),
+            original_path: d.path.display().to_string(),
+            bundle_path: d.bundle_path.clone(),
+            size: d.size,
+            mtime: d.mtime.clone(),
+            sha256: d.sha256.clone(),
+        }))
         .collect();
+    rows.sort_by(|a, b| {
+        (&a.bundle_path, &a.original_path).cmp(&(&b.bundle_path, &b.original_path))
+    });
     write_csv(&rows, layout::SOURCES)
 }
 
@@ -327,6 +347,7 @@ mod tests {
             within: None,
             origin: None,
             excerpt: None,
+            minimise: None,
         };
         let inputs: Vec<Input> = [100, 1, 50, 50, 2].into_iter().map(input).collect();
         let groups = partition(&inputs, 2);

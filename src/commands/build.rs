@@ -23,7 +23,12 @@ pub fn run(args: BuildArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
         None if args.unsigned => None,
         None => return Err(Error::NoKey),
     };
+    let redact_key = match &key {
+        Some(k) => k.redact_key(),
+        None => sign::random_key()?,
+    };
     let request = bundle::Request {
+        redact_key,
         config,
         evidence: &assessed.evidence,
         doc: &assessed.doc,

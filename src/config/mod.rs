@@ -53,6 +53,8 @@ pub struct Config {
     /// Absolute glob patterns.
     pub exceptions: Vec<String>,
     pub policy: Policy,
+    /// What the bundle carries of the sources (`bundle:`).
+    pub bundle: BundlePolicy,
     pub signing_key: Option<PathBuf>,
     pub scope: Scope,
     /// An earlier baseline to trend against (`--baseline`).
@@ -60,6 +62,26 @@ pub struct Config {
     pub strict: bool,
     /// The one build time written everywhere (zip entries, bag-info, report).
     pub build_time: DateTime<Utc>,
+}
+
+/// How much of each source a bundle carries (minimised by default: SPEC §6).
+#[derive(Debug, Clone, Default)]
+pub struct BundlePolicy {
+    /// Copy the MLflow stores' files whole, instead of the lineage extracts of their models.
+    pub include_stores: bool,
+    pub log_extracts: LogExtracts,
+    /// Log fields (canonical names) replaced by a keyed hash in minimised extracts.
+    pub redact: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogExtracts {
+    /// The mapped fields of every record, with its file and line.
+    #[default]
+    Minimised,
+    /// The files as they are.
+    Original,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,6 +305,7 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
         audits: globs(&sources.audits),
         exceptions: globs(&sources.exceptions),
         policy,
+        bundle: resolve_bundle(raw.bundle).map_err(|(key, m)| invalid(&key, m))?,
         signing_key: raw.signing.key.as_deref().map(join),
         scope: Scope {
             systems: overrides.systems.clone(),
@@ -294,6 +317,40 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
         base_dir,
     })
 }
+
+/// `bundle:` resolved. Redaction rewrites records, so it needs minimised extracts (an original
+/// file is kept byte for byte or not at all), and names only fields an extract carries.
+fn resolve_bundle(raw: raw::RawBundle) -> std::result::Result<BundlePolicy, (String, String)> {
+    let log_extracts = raw.log_extracts.unwrap_or_default();
+    let redact = raw.redact.unwrap_or_default();
+    if !redact.is_empty() && log_extracts == LogExtracts::Original {
+        return Err((
+            "bundle.redact".into(),
+            "needs `bundle.log_extracts: minimised`: an original extract is kept byte for byte"
+                .into(),
+        ));
+    }
+    for field in &redact {
+        if !REDACTABLE.contains(&field.as_str()) {
+            return Err((
+                "bundle.redact".into(),
+                format!(
+                    "`{field}` is not a field of a minimised extract; it carries {}",
+                    REDACTABLE.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(BundlePolicy {
+        include_stores: raw.include_stores.unwrap_or(false),
+        log_extracts,
+        redact,
+    })
+}
+
+/// The mapped fields a minimised log extract carries that may be hashed: the timestamp and the
+/// model name cannot be, every KPI is keyed on them.
+pub const REDACTABLE: [&str; 4] = ["version", "latency_ms", "status", "score"];
 
 fn absolute_under(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);

@@ -21,6 +21,16 @@ pub(super) struct RawConfig {
     pub(super) policy: RawPolicy,
     #[serde(default)]
     pub(super) signing: RawSigning,
+    #[serde(default)]
+    pub(super) bundle: RawBundle,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawBundle {
+    pub(super) include_stores: Option<bool>,
+    pub(super) log_extracts: Option<super::LogExtracts>,
+    pub(super) redact: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -292,7 +292,7 @@ fn stock_tools_accept_the_bundle() {
                 .join("sample-evidence/evidence/kill-switch-runbook.md")
                 .display()
         )));
-    assert!(sources.contains("data/evidence/mlflow/1-sqlite/mlflow.db"));
+    assert!(sources.contains("data/evidence/mlflow/lineage/"));
     assert!(
         !sources.contains("dossier-signing.key"),
         "the signing key never enters the bundle"

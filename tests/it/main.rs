@@ -10,6 +10,7 @@ mod bundle;
 mod cli;
 mod hostile;
 mod logs;
+mod minimised;
 mod mlflow;
 mod report;
 mod request;

@@ -68,7 +68,7 @@ pub(super) fn field_list(f: &FieldMap) -> [(&'static str, &str); 6] {
 
 /// Where a field sits in a JSON record. Splunk flattens nested fields into dotted keys, so a
 /// Splunk path is one literal key inside `result`; Elasticsearch paths are inside `_source`.
-pub(super) fn json_path(format: LogFormat, path: &str) -> Vec<String> {
+pub(crate) fn json_path(format: LogFormat, path: &str) -> Vec<String> {
     match format {
         LogFormat::Splunk => vec!["result".into(), path.into()],
         LogFormat::Elasticsearch => std::iter::once("_source")

@@ -27,6 +27,7 @@ use crate::config::{Config, LogFormat};
 use crate::error::{Error, Result};
 
 pub use classify::{Reason, period_bounds_ns};
+pub(crate) use format::json_path;
 pub(crate) use lines::RecordLines;
 
 const NS_PER_SEC: i64 = 1_000_000_000;
@@ -56,6 +57,8 @@ impl LogData {
 pub struct FileRead {
     pub path: PathBuf,
     pub format: LogFormat,
+    /// Which `sources.logs` entry listed it (its field map and success values).
+    pub source: usize,
     pub account: LogFile,
     /// In a scoped build, the rows (0-based, as Polars numbers them) of the in-scope records
     /// accepted in the period: what goes into the bundle's excerpt of this file.
@@ -130,6 +133,7 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
             FileRead {
                 path: input.path,
                 format: input.format,
+                source: input.source,
                 account,
                 scoped_rows: scoped.then(|| scanned.rows.get(&i).cloned().unwrap_or_default()),
                 bad_lines: input.bad_lines,

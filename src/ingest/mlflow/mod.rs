@@ -12,6 +12,7 @@ mod artifacts;
 mod export;
 mod files;
 mod filestore;
+mod lineage;
 mod sqlite;
 
 use std::collections::BTreeMap;
@@ -22,11 +23,16 @@ use crate::error::{Error, Result};
 
 pub use artifacts::find_named_file;
 
+/// The format of the lineage extracts a minimised bundle carries instead of a store.
+pub const LINEAGE_FORMAT: &str = "dossier-lineage/1";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
     Sqlite,
     FileStore,
     ExportImport,
+    /// A bundle's `data/evidence/mlflow/lineage/` folder.
+    Lineage,
 }
 
 impl StoreKind {
@@ -35,6 +41,7 @@ impl StoreKind {
             StoreKind::Sqlite => "sqlite",
             StoreKind::FileStore => "file-store",
             StoreKind::ExportImport => "export-import",
+            StoreKind::Lineage => "dossier-lineage",
         }
     }
 }
@@ -56,7 +63,8 @@ pub struct Store {
     pub warnings: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct RegisteredModel {
     pub name: String,
     pub tags: BTreeMap<String, String>,
@@ -66,7 +74,8 @@ pub struct RegisteredModel {
     pub versions: Vec<ModelVersion>,
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct ModelVersion {
     pub version: String,
     pub current_stage: Option<String>,
@@ -77,13 +86,16 @@ pub struct ModelVersion {
     pub created_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, serde::Serialize)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct Run {
     pub run_id: String,
     pub experiment_id: String,
     pub artifact_uri: Option<String>,
     pub params: BTreeMap<String, String>,
     /// The latest value of each metric (highest step, then timestamp, as MLflow picks it).
+    /// JSON has no NaN: serde_json writes it as `null`, which reads back as NaN.
+    #[serde(deserialize_with = "nan_for_null")]
     pub metrics: BTreeMap<String, f64>,
     pub tags: BTreeMap<String, String>,
     pub datasets: Vec<DatasetInput>,
@@ -93,12 +105,23 @@ pub struct Run {
     pub started_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct DatasetInput {
     pub name: String,
     pub digest: String,
     pub source_type: String,
     pub source: String,
+}
+
+fn nan_for_null<'de, D: serde::Deserializer<'de>>(
+    de: D,
+) -> std::result::Result<BTreeMap<String, f64>, D::Error> {
+    let raw: BTreeMap<String, Option<f64>> = serde::Deserialize::deserialize(de)?;
+    Ok(raw
+        .into_iter()
+        .map(|(k, v)| (k, v.unwrap_or(f64::NAN)))
+        .collect())
 }
 
 /// A metric observation, for picking the latest the way MLflow does.
@@ -130,6 +153,7 @@ pub fn read(source: &MlflowSource) -> Result<Store> {
         StoreKind::Sqlite => sqlite::read(&sqlite_file(path))?,
         StoreKind::FileStore => filestore::read(&filestore_root(path))?,
         StoreKind::ExportImport => export::read(path)?,
+        StoreKind::Lineage => lineage::read(path)?,
     };
     store.path = path.clone();
     store.models.sort_by(|a, b| a.name.cmp(&b.name));
@@ -139,6 +163,10 @@ pub fn read(source: &MlflowSource) -> Result<Store> {
     let roots = artifact_search_roots(source, kind);
     let mut warnings = Vec::new();
     for run in store.runs.values_mut() {
+        // A lineage extract names the bundle folders it kept; nothing else is looked for.
+        if kind == StoreKind::Lineage && run.artifact_dir.is_none() {
+            continue;
+        }
         if run.artifact_dir.is_none() {
             run.artifact_dir = artifacts::resolve(run, &roots);
         }
@@ -209,6 +237,9 @@ fn detect(path: &Path) -> Result<StoreKind> {
     {
         return Ok(StoreKind::ExportImport);
     }
+    if lineage::looks_like(path) {
+        return Ok(StoreKind::Lineage);
+    }
     if filestore::looks_like(path) || filestore::looks_like(&path.join("mlruns")) {
         return Ok(StoreKind::FileStore);
     }
@@ -260,6 +291,12 @@ fn artifact_search_roots(source: &MlflowSource, kind: StoreKind) -> Vec<PathBuf>
             .map(Path::to_path_buf)
             .unwrap_or_default(),
         StoreKind::FileStore => filestore_root(&source.path),
+        StoreKind::Lineage => source
+            .path
+            .parent()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| source.path.clone()),
         _ => source.path.clone(),
     };
     roots.push(store_dir.clone());

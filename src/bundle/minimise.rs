@@ -1,0 +1,273 @@
+//! Minimised log extracts (SPEC §6, `bundle.log_extracts: minimised`, the default). In: a log
+//! file, its format and field map, the rows to keep (all, or a scoped build's in-scope records),
+//! its not-JSON lines and the fields to redact. Out: a temporary NDJSON file of one object per
+//! record — `file`, `line` (`row` for Parquet), then the mapped fields under their canonical names
+//! (`timestamp`, `model`, `version`, `latency_ms`, `status`, `score`, `request_id`) as the record
+//! held them — plus the original's size and SHA-256 for `sources.csv`. Nothing unmapped leaves the
+//! source. Guarantees: re-read as NDJSON with the identity field map and the source's `success`
+//! values, the extract gives every record the same code (accepted, outside the period, rejected for
+//! the same reason: a not-JSON line stays a not-JSON line, `# not JSON: line N`), so every KPI can
+//! be recomputed from the bundle; JSON-lines and CSV files are streamed, one record in memory.
+//! A redacted field's value becomes `hmac-sha256:<hex>` under the build's key: equal values stay
+//! equal, so distinct counts survive, but nothing can be read back.
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use hmac::{Hmac, Mac};
+use polars::prelude::*;
+use serde_json::{Map, Value};
+use sha2::Sha256;
+
+use super::excerpt::{Excerpt, finish, open_hashing};
+use crate::config::{FieldMap, LogFormat};
+use crate::error::{Error, Result};
+use crate::ingest::logs::{RecordLines, json_path};
+
+/// How to minimise one file.
+#[derive(Debug, Clone)]
+pub struct Minimise {
+    pub format: LogFormat,
+    pub fields: FieldMap,
+    /// The rows to keep, sorted; `None`: every record, not-JSON lines included.
+    pub rows: Option<Vec<u64>>,
+    pub bad_lines: Vec<u64>,
+    pub redact: Vec<String>,
+    /// The HMAC key of redacted values.
+    pub key: [u8; 32],
+    /// The name the extract gives the file (its path as `sources.csv` shows it).
+    pub shown: String,
+}
+
+impl Minimise {
+    fn canonical(&self) -> [(&'static str, &str); 7] {
+        let f = &self.fields;
+        [
+            ("timestamp", f.timestamp.as_str()),
+            ("model", f.model.as_str()),
+            ("version", f.version.as_str()),
+            ("latency_ms", f.latency_ms.as_str()),
+            ("status", f.status.as_str()),
+            ("score", f.score.as_str()),
+            ("request_id", f.request_id.as_str()),
+        ]
+    }
+
+    fn keeps(&self, row: u64) -> bool {
+        self.rows
+            .as_ref()
+            .is_none_or(|rows| rows.binary_search(&row).is_ok())
+    }
+
+    /// One extract record: where it came from, then each mapped field found.
+    fn record(&self, at: (&str, u64), found: impl Fn(&str, &str) -> Option<Value>) -> Vec<u8> {
+        let mut out = Map::new();
+        out.insert("file".into(), Value::String(self.shown.clone()));
+        out.insert(at.0.into(), Value::from(at.1));
+        for (name, path) in self.canonical() {
+            if let Some(value) = found(name, path) {
+                let value = if self.redact.iter().any(|r| r == name) {
+                    self.redacted(&value)
+                } else {
+                    value
+                };
+                out.insert(name.into(), value);
+            }
+        }
+        let mut line = serde_json::to_vec(&Value::Object(out)).unwrap_or_default();
+        line.push(b'\n');
+        line
+    }
+
+    fn redacted(&self, value: &Value) -> Value {
+        let text = match value {
+            Value::Null => return Value::Null,
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(&self.key) else {
+            return Value::Null;
+        };
+        mac.update(text.as_bytes());
+        let tag = crate::digest::hex(&mac.finalize().into_bytes());
+        Value::String(format!("hmac-sha256:{tag}"))
+    }
+}
+
+/// Write the minimised extract of `path` into a temporary file in `dir`.
+pub fn write(path: &Path, plan: &Minimise, dir: &Path) -> Result<Excerpt> {
+    super::excerpt::into_temp(path, dir, |out| match plan.format {
+        LogFormat::Csv => csv_records(path, plan, out),
+        LogFormat::Parquet => parquet_records(path, plan, out),
+        _ => json_records(path, plan, out),
+    })
+}
+
+fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| Error::io("cannot write the minimised extract of", path, e)
+}
+
+/// The marker standing for a line that is not JSON: itself not JSON, so it is rejected again.
+fn not_json(line: u64) -> Vec<u8> {
+    format!("# not JSON: line {line}\n").into_bytes()
+}
+
+fn json_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<(u64, String)> {
+    let mut records = RecordLines::new(open_hashing(path)?, &plan.bad_lines);
+    let mut bad = plan.bad_lines.iter().peekable();
+    let all = plan.rows.is_none();
+    let paths: Vec<(&str, Vec<String>)> = plan
+        .canonical()
+        .iter()
+        .map(|(name, p)| (*name, json_path(plan.format, p)))
+        .collect();
+    while let Some((row, line)) = records
+        .next_record()
+        .map_err(|e| Error::io("cannot read", path, e))?
+    {
+        while let Some(b) = bad.next_if(|b| **b < line) {
+            if all {
+                out.write_all(&not_json(*b)).map_err(write_err(path))?;
+            }
+        }
+        if !plan.keeps(row) {
+            continue;
+        }
+        // The log stage read this line as JSON; a line it could not is among bad_lines.
+        let doc: Value = serde_json::from_slice(records.line()).unwrap_or(Value::Null);
+        let found = |name: &str, _: &str| {
+            let (_, p) = paths.iter().find(|(n, _)| *n == name)?;
+            p.iter().try_fold(&doc, |v, key| v.get(key)).cloned()
+        };
+        let bytes = plan.record(("line", line), found);
+        out.write_all(&bytes).map_err(write_err(path))?;
+    }
+    for b in bad {
+        if all {
+            out.write_all(&not_json(*b)).map_err(write_err(path))?;
+        }
+    }
+    finish(records.into_inner(), path)
+}
+
+fn csv_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<(u64, String)> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .from_reader(open_hashing(path)?);
+    let fail = |e: csv::Error| Error::Logs {
+        path: path.to_path_buf(),
+        line: e.position().map(|p| p.line()),
+        message: format!("cannot re-read the CSV for its minimised extract: {e}"),
+    };
+    let headers = reader.headers().map_err(fail)?.clone();
+    let column = |p: &str| headers.iter().position(|h| h == p);
+    let columns: Vec<(&str, Option<usize>)> = plan
+        .canonical()
+        .iter()
+        .map(|(name, p)| (*name, column(p)))
+        .collect();
+    let mut record = csv::StringRecord::new();
+    let mut row = 0u64;
+    loop {
+        let line = reader.position().line();
+        if !reader.read_record(&mut record).map_err(fail)? {
+            break;
+        }
+        if plan.keeps(row) {
+            let found = |name: &str, _: &str| {
+                let (_, i) = columns.iter().find(|(n, _)| *n == name)?;
+                // An empty CSV field is missing, as the log stage (Polars) reads it.
+                record.get((*i)?).map(|v| match v {
+                    "" => Value::Null,
+                    v => Value::String(v.to_string()),
+                })
+            };
+            let bytes = plan.record(("line", line), found);
+            out.write_all(&bytes).map_err(write_err(path))?;
+        }
+        row += 1;
+    }
+    finish(reader.into_inner(), path)
+}
+
+/// Parquet has no lines: each record is named by its row (0-based, as the log stage counts).
+/// Datetime columns are written as RFC 3339 with nanoseconds, so they read back exactly.
+fn parquet_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<(u64, String)> {
+    let fail = |e: PolarsError| Error::Logs {
+        path: path.to_path_buf(),
+        line: None,
+        message: format!("cannot write the minimised extract: {e}"),
+    };
+    let mut hashing = open_hashing(path)?;
+    let mut bytes = Vec::new();
+    hashing
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io("cannot read", path, e))?;
+    let df = ParquetReader::new(std::io::Cursor::new(bytes))
+        .finish()
+        .map_err(fail)?;
+    let mut columns: Vec<(&str, Option<Column>)> = Vec::new();
+    for (name, p) in plan.canonical() {
+        let found = match df.column(p) {
+            Ok(c) => Some(as_text(c).map_err(fail)?),
+            Err(_) => nested_column(&df, p).map_err(fail)?,
+        };
+        columns.push((name, found));
+    }
+    for row in 0..df.height() {
+        if !plan.keeps(row as u64) {
+            continue;
+        }
+        let found = |name: &str, _: &str| {
+            let (_, c) = columns.iter().find(|(n, _)| *n == name)?;
+            let value = c.as_ref()?.str().ok()?.get(row);
+            Some(value.map_or(Value::Null, |v| Value::String(v.to_string())))
+        };
+        let bytes = plan.record(("row", row as u64), found);
+        out.write_all(&bytes).map_err(write_err(path))?;
+    }
+    finish(hashing, path)
+}
+
+/// A dotted path into struct columns, as the log stage reads it.
+fn nested_column(df: &DataFrame, path: &str) -> PolarsResult<Option<Column>> {
+    let mut parts = path.split('.');
+    let Some(first) = parts.next() else {
+        return Ok(None);
+    };
+    let Ok(mut c) = df.column(first).cloned() else {
+        return Ok(None);
+    };
+    for part in parts {
+        let Ok(s) = c.as_materialized_series().struct_() else {
+            return Ok(None);
+        };
+        c = s.field_by_name(part)?.into_column();
+    }
+    as_text(&c).map(Some)
+}
+
+fn as_text(c: &Column) -> PolarsResult<Column> {
+    match c.dtype() {
+        DataType::Datetime(unit, _) => {
+            let factor = match unit {
+                TimeUnit::Nanoseconds => 1,
+                TimeUnit::Microseconds => 1_000,
+                TimeUnit::Milliseconds => 1_000_000,
+            };
+            let ns = c.cast(&DataType::Int64)?;
+            let text: StringChunked = ns
+                .i64()?
+                .iter()
+                .map(|v| {
+                    let ns = v?.checked_mul(factor)?;
+                    let t = chrono::DateTime::from_timestamp_nanos(ns);
+                    Some(t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true))
+                })
+                .collect();
+            Ok(text.with_name(c.name().clone()).into_column())
+        }
+        _ => c.cast(&DataType::String),
+    }
+}
