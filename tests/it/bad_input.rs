@@ -267,3 +267,47 @@ fn two_stores_with_the_same_model_are_ambiguous() {
         &["registered model `churn-predictor` is also in"],
     );
 }
+
+/// A bundle's lineage folder read back as an MLflow source: a damaged extract is an error naming
+/// it, and an `artifacts` path leading out of the bag is not followed.
+#[test]
+fn hostile_lineage_extracts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("bag/data/evidence/mlflow/lineage");
+    std::fs::create_dir_all(&dir).unwrap();
+    let secret = tmp.path().join("outside");
+    std::fs::create_dir_all(&secret).unwrap();
+    std::fs::write(secret.join("model_card.md"), "not evidence").unwrap();
+    let extract = |artifacts: &str| {
+        format!(
+            r#"{{"format": "dossier-lineage/1",
+  "model": {{"name": "m", "aliases": {{"champion": "1"}}, "versions": [{{"version": "1", "run_id": "r"}}]}},
+  "runs": {{"r": {{"run_id": "r", "metrics": {{"auc": null}}}}}},
+  "artifacts": {{"r": "{artifacts}"}}}}"#
+        )
+    };
+    std::fs::write(dir.join("m.json"), extract("../../../../../outside")).unwrap();
+    let config = mlflow_config(tmp.path(), &dir, "");
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    assert_eq!(doc["models"][0]["in_production"], true);
+    assert_eq!(doc["models"][0]["has_model_card"], false, "read outside the bag");
+    assert!(
+        doc["warnings"].to_string().contains("outside the store's folders"),
+        "{}",
+        doc["warnings"]
+    );
+
+    std::fs::write(dir.join("m.json"), extract("x").replace("lineage/1", "lineage/9")).unwrap();
+    std::fs::write(dir.join("a.json"), extract("x")).unwrap();
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("m.json"), "{}", out.stderr);
+    assert!(out.stderr.contains("`dossier-lineage/9`"), "{}", out.stderr);
+
+    std::fs::write(dir.join("m.json"), "{\"format\": \"dossier-lineage/1\", \"model\": [").unwrap();
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("m.json:1:"), "{}", out.stderr);
+}
