@@ -159,13 +159,12 @@ fn copy_range(
     Ok(())
 }
 
-/// Parquet has no lines to copy: the wanted rows are written as a new Parquet file.
-fn parquet_rows(path: &Path, rows: &[u64], out: &mut dyn Write) -> Result<(u64, String)> {
-    let fail = |e: PolarsError| Error::Logs {
-        path: path.to_path_buf(),
-        line: None,
-        message: format!("cannot write the excerpt: {e}"),
-    };
+/// A Parquet file read whole (it has no lines to stream), hashed as it is read; `fail` names
+/// what a Polars error interrupted.
+pub(super) fn read_parquet(
+    path: &Path,
+    fail: impl Fn(PolarsError) -> Error,
+) -> Result<(DataFrame, (u64, String))> {
     let mut hashing = open_hashing(path)?;
     let mut bytes = Vec::new();
     hashing
@@ -174,6 +173,17 @@ fn parquet_rows(path: &Path, rows: &[u64], out: &mut dyn Write) -> Result<(u64, 
     let df = ParquetReader::new(std::io::Cursor::new(bytes))
         .finish()
         .map_err(fail)?;
+    Ok((df, finish(hashing, path)?))
+}
+
+/// Parquet has no lines to copy: the wanted rows are written as a new Parquet file.
+fn parquet_rows(path: &Path, rows: &[u64], out: &mut dyn Write) -> Result<(u64, String)> {
+    let fail = |e: PolarsError| Error::Logs {
+        path: path.to_path_buf(),
+        line: None,
+        message: format!("cannot write the excerpt: {e}"),
+    };
+    let (df, original) = read_parquet(path, fail)?;
     let mut keep = vec![false; df.height()];
     for &r in rows {
         if let Some(k) = keep.get_mut(r as usize) {
@@ -183,7 +193,7 @@ fn parquet_rows(path: &Path, rows: &[u64], out: &mut dyn Write) -> Result<(u64, 
     let mask = BooleanChunked::from_slice("keep".into(), &keep);
     let mut df = df.filter(&mask).map_err(fail)?;
     ParquetWriter::new(out).finish(&mut df).map_err(fail)?;
-    finish(hashing, path)
+    Ok(original)
 }
 
 #[cfg(test)]

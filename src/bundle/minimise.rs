@@ -11,7 +11,7 @@
 //! A redacted field's value becomes `hmac-sha256:<hex>` under the build's key: equal values stay
 //! equal, so distinct counts survive, but nothing can be read back.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
 use hmac::{Hmac, Mac};
@@ -199,14 +199,7 @@ fn parquet_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<
         line: None,
         message: format!("cannot write the minimised extract: {e}"),
     };
-    let mut hashing = open_hashing(path)?;
-    let mut bytes = Vec::new();
-    hashing
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io("cannot read", path, e))?;
-    let df = ParquetReader::new(std::io::Cursor::new(bytes))
-        .finish()
-        .map_err(fail)?;
+    let (df, original) = super::excerpt::read_parquet(path, fail)?;
     let mut columns: Vec<(&str, Option<Column>)> = Vec::new();
     for (name, p) in plan.canonical() {
         let found = match df.column(p) {
@@ -227,7 +220,7 @@ fn parquet_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<
         let bytes = plan.record(("row", row as u64), found);
         out.write_all(&bytes).map_err(write_err(path))?;
     }
-    finish(hashing, path)
+    Ok(original)
 }
 
 /// A dotted path into struct columns, as the log stage reads it.

@@ -292,21 +292,34 @@ fn hostile_lineage_extracts() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     let doc = out.json();
     assert_eq!(doc["models"][0]["in_production"], true);
-    assert_eq!(doc["models"][0]["has_model_card"], false, "read outside the bag");
+    assert_eq!(
+        doc["models"][0]["has_model_card"], false,
+        "read outside the bag"
+    );
     assert!(
-        doc["warnings"].to_string().contains("outside the store's folders"),
+        doc["warnings"]
+            .to_string()
+            .contains("outside the store's folders"),
         "{}",
         doc["warnings"]
     );
 
-    std::fs::write(dir.join("m.json"), extract("x").replace("lineage/1", "lineage/9")).unwrap();
+    std::fs::write(
+        dir.join("m.json"),
+        extract("x").replace("lineage/1", "lineage/9"),
+    )
+    .unwrap();
     std::fs::write(dir.join("a.json"), extract("x")).unwrap();
     let out = kpis_json(&config);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("m.json"), "{}", out.stderr);
     assert!(out.stderr.contains("`dossier-lineage/9`"), "{}", out.stderr);
 
-    std::fs::write(dir.join("m.json"), "{\"format\": \"dossier-lineage/1\", \"model\": [").unwrap();
+    std::fs::write(
+        dir.join("m.json"),
+        "{\"format\": \"dossier-lineage/1\", \"model\": [",
+    )
+    .unwrap();
     let out = kpis_json(&config);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("m.json:1:"), "{}", out.stderr);
