@@ -1,0 +1,290 @@
+//! RFC 3161 time-stamps (issue 16, first part: the messages). In: the exact bytes to stamp (the
+//! tag manifest's signature), or a time-stamp authority's reply. Out: a DER `TimeStampReq`
+//! (SHA-256 imprint, a nonce, certReq), and from a reply the token as stored in the bundle
+//! (`signature/tagmanifest-sha256.txt.sig.tsr`, DER `ContentInfo`) with the TSA's genTime.
+//! Guarantees: a reply is accepted only if its status is granted, its token is CMS SignedData
+//! holding a TSTInfo whose imprint is SHA-256 of exactly those bytes and whose nonce is ours; any
+//! other reply is an error saying which check failed. The TSA's signature is checked by
+//! `openssl ts -verify` (and, later, `dossier verify`); not here.
+
+use cms::content_info::ContentInfo;
+use cms::signed_data::SignedData;
+use der::asn1::{Int, OctetString};
+use der::oid::db::rfc5912::ID_SHA_256;
+use der::{Decode, Encode};
+use sha2::{Digest, Sha256};
+use x509_tsp::{MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
+
+/// id-ct-TSTInfo (RFC 3161 §2.4.2).
+const ID_CT_TST_INFO: der::oid::ObjectIdentifier =
+    der::oid::ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+
+/// A time-stamp token accepted for `data`.
+#[derive(Debug, Clone)]
+pub struct Token {
+    /// The token as the bundle stores it (DER `ContentInfo`).
+    pub der: Vec<u8>,
+    /// The TSA's genTime, RFC 3339 UTC.
+    pub gen_time: String,
+}
+
+/// Why a request could not be made or a reply is not a token for our data.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum TsaError {
+    #[error("cannot encode the time-stamp request: {0}")]
+    Encode(String),
+    #[error("the reply is not an RFC 3161 TimeStampResp: {0}")]
+    Malformed(String),
+    #[error("the TSA refused the request (status {0})")]
+    Refused(String),
+    #[error("the token's message imprint is not SHA-256 of the stamped signature")]
+    WrongImprint,
+    #[error("the token's nonce is not the request's")]
+    WrongNonce,
+}
+
+/// A DER TimeStampReq for SHA-256 of `data`, asking for the TSA's certificate.
+pub fn request(data: &[u8], nonce: u64) -> Result<Vec<u8>, TsaError> {
+    let req = TimeStampReq {
+        version: TspVersion::V1,
+        message_imprint: imprint(data)?,
+        req_policy: None,
+        nonce: Some(nonce_int(nonce)?),
+        cert_req: true,
+        extensions: None,
+    };
+    req.to_der().map_err(|e| TsaError::Encode(e.to_string()))
+}
+
+fn imprint(data: &[u8]) -> Result<MessageImprint, TsaError> {
+    Ok(MessageImprint {
+        hash_algorithm: cms::cert::x509::spki::AlgorithmIdentifier {
+            oid: ID_SHA_256,
+            parameters: Some(der::Any::null()),
+        },
+        hashed_message: OctetString::new(Sha256::digest(data).to_vec())
+            .map_err(|e| TsaError::Encode(e.to_string()))?,
+    })
+}
+
+fn nonce_int(nonce: u64) -> Result<Int, TsaError> {
+    // A leading zero byte keeps the INTEGER positive whatever the top bit.
+    let mut bytes = vec![0u8];
+    bytes.extend_from_slice(&nonce.to_be_bytes());
+    Int::new(&bytes).map_err(|e| TsaError::Encode(e.to_string()))
+}
+
+/// The token of a TSA's `reply` to `request(data, nonce)`, checked against both.
+pub fn accept(reply: &[u8], data: &[u8], nonce: u64) -> Result<Token, TsaError> {
+    let malformed = |e: der::Error| TsaError::Malformed(e.to_string());
+    let resp = TimeStampResp::from_der(reply).map_err(malformed)?;
+    // granted (0) or grantedWithMods (1)
+    let status = resp.status.status as u8;
+    if status > 1 {
+        return Err(TsaError::Refused(format!("{:?}", resp.status.status)));
+    }
+    let token = resp
+        .time_stamp_token
+        .ok_or_else(|| TsaError::Malformed("a granted reply without a token".into()))?;
+    let info = token_info(&token)?;
+    if info.message_imprint != imprint(data)? {
+        return Err(TsaError::WrongImprint);
+    }
+    if info.nonce.as_ref().map(strip) != Some(strip(&nonce_int(nonce)?)) {
+        return Err(TsaError::WrongNonce);
+    }
+    Ok(Token {
+        der: token.to_der().map_err(malformed)?,
+        gen_time: gen_time(&info),
+    })
+}
+
+/// An INTEGER's bytes without leading zeros (DER may or may not keep ours).
+fn strip(i: &Int) -> Vec<u8> {
+    let b = i.as_bytes();
+    let first = b.iter().position(|x| *x != 0).unwrap_or(b.len());
+    b.get(first..).unwrap_or_default().to_vec()
+}
+
+/// The TSTInfo inside a token (CMS SignedData, eContentType id-ct-TSTInfo).
+pub fn token_info(token: &ContentInfo) -> Result<TstInfo, TsaError> {
+    let malformed = |e: der::Error| TsaError::Malformed(e.to_string());
+    let signed =
+        SignedData::from_der(&token.content.to_der().map_err(malformed)?).map_err(malformed)?;
+    if signed.encap_content_info.econtent_type != ID_CT_TST_INFO {
+        return Err(TsaError::Malformed(
+            "the token does not hold a TSTInfo".into(),
+        ));
+    }
+    let content = signed
+        .encap_content_info
+        .econtent
+        .ok_or_else(|| TsaError::Malformed("the token's TSTInfo is empty".into()))?;
+    TstInfo::from_der(content.value()).map_err(malformed)
+}
+
+fn gen_time(info: &TstInfo) -> String {
+    let t = info.gen_time.to_date_time();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minutes(),
+        t.seconds()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+    use std::process::Command;
+
+    fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
+        let out = Command::new("openssl")
+            .current_dir(dir)
+            .args(args)
+            .output()
+            .expect("openssl is needed (.ci/run installs it)");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    /// A throwaway root and TSA certificate (extendedKeyUsage critical timeStamping), and an
+    /// `openssl ts` config for them, in `dir`.
+    fn throwaway_tsa(dir: &Path) -> std::path::PathBuf {
+        let ec = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+        ];
+        let mut root = vec!["req", "-x509", "-days", "2", "-subj", "/CN=Test Root"];
+        root.extend(ec);
+        root.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
+        openssl(dir, &root);
+        let mut csr = vec!["req", "-new", "-subj", "/CN=Test TSA"];
+        csr.extend(ec);
+        csr.extend(["-keyout", "tsa.key", "-out", "tsa.csr"]);
+        openssl(dir, &csr);
+        std::fs::write(
+            dir.join("ext.cnf"),
+            "extendedKeyUsage=critical,timeStamping\n",
+        )
+        .unwrap();
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "tsa.csr",
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-extfile",
+                "ext.cnf",
+                "-out",
+                "tsa.pem",
+            ],
+        );
+        std::fs::write(dir.join("serial"), "01\n").unwrap();
+        let config = dir.join("tsa.cnf");
+        std::fs::write(
+            &config,
+            format!(
+                "[ tsa ]\ndefault_tsa = tsa_config\n[ tsa_config ]\nserial = {0}/serial\n\
+                 signer_cert = {0}/tsa.pem\nsigner_key = {0}/tsa.key\nsigner_digest = sha256\n\
+                 default_policy = 1.2.3.4.1\ndigests = sha256\naccuracy = secs:1\n\
+                 ess_cert_id_alg = sha256\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        config
+    }
+
+    fn reply(dir: &Path, config: &Path, request: &[u8]) -> Vec<u8> {
+        std::fs::write(dir.join("req.der"), request).unwrap();
+        let config = config.to_str().unwrap();
+        openssl(
+            dir,
+            &[
+                "ts",
+                "-reply",
+                "-config",
+                config,
+                "-queryfile",
+                "req.der",
+                "-out",
+                "resp.der",
+            ],
+        );
+        std::fs::read(dir.join("resp.der")).unwrap()
+    }
+
+    #[test]
+    fn a_real_tsa_reply_is_accepted_and_stock_openssl_verifies_the_stored_token() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = throwaway_tsa(dir.path());
+        let signature = b"the 64 bytes of an Ed25519 signature, or any bytes at all";
+        let nonce = 0x8000_0000_0000_0001;
+        let answer = reply(dir.path(), &config, &request(signature, nonce).unwrap());
+        let token = accept(&answer, signature, nonce).unwrap();
+        // genTime is now, to the second, in UTC.
+        let now = chrono::Utc::now();
+        let stamped = chrono::DateTime::parse_from_rfc3339(&token.gen_time).unwrap();
+        assert!(
+            (now - stamped.with_timezone(&chrono::Utc))
+                .num_seconds()
+                .abs()
+                < 60,
+            "{token:?}"
+        );
+
+        // What an auditor runs on the bundle's .tsr (the token, not the whole reply).
+        std::fs::write(dir.path().join("data.bin"), signature).unwrap();
+        std::fs::write(dir.path().join("token.tsr"), &token.der).unwrap();
+        openssl(
+            dir.path(),
+            &[
+                "ts",
+                "-verify",
+                "-data",
+                "data.bin",
+                "-in",
+                "token.tsr",
+                "-token_in",
+                "-CAfile",
+                "ca.pem",
+                "-untrusted",
+                "tsa.pem",
+            ],
+        );
+
+        // Another signature's token, another nonce: each caught.
+        assert_eq!(
+            accept(&answer, b"other bytes", nonce).unwrap_err(),
+            TsaError::WrongImprint
+        );
+        assert_eq!(
+            accept(&answer, signature, nonce + 1).unwrap_err(),
+            TsaError::WrongNonce
+        );
+        assert!(matches!(
+            accept(b"\x30\x03\x02\x01", signature, nonce),
+            Err(TsaError::Malformed(_))
+        ));
+    }
+}
