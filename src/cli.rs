@@ -120,6 +120,14 @@ pub struct BuildArgs {
     #[arg(long, env = "DOSSIER_UNSIGNED")]
     pub unsigned: bool,
 
+    /// RFC 3161 time-stamp authority (http://…) to stamp the signature; replaces signing.tsa.url
+    #[arg(long, value_name = "URL", conflicts_with = "no_tsa")]
+    pub tsa_url: Option<String>,
+
+    /// No time-stamp, even if signing.tsa is configured
+    #[arg(long)]
+    pub no_tsa: bool,
+
     /// Replace existing outputs
     #[arg(long)]
     pub force: bool,
@@ -154,6 +162,10 @@ pub struct VerifyArgs {
     /// The signer's public key (SPKI PEM) to pin; without it the bundled key is used, with a warning
     #[arg(long, value_name = "PEM")]
     pub pubkey: Option<PathBuf>,
+
+    /// The time-stamp authority's root certificate(s) (PEM) the bundle's token must chain to
+    #[arg(long, value_name = "PEM")]
+    pub tsa_ca: Option<PathBuf>,
 
     /// Print the result as JSON
     #[arg(long)]

@@ -113,6 +113,10 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     Sign { path: PathBuf, message: String },
 
+    /// The time-stamp authority could not be asked, or its reply is not a token for the bundle.
+    #[error("time-stamp authority {url}: {message}")]
+    Tsa { url: String, message: String },
+
     /// The evidence bundle could not be assembled.
     #[error("{}: {message}", path.display())]
     Bundle { path: PathBuf, message: String },

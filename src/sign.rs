@@ -186,6 +186,7 @@ pub fn sign_bag(key: &Key, sealed: &Sealed) -> Result<Signatures> {
         public_pem: key.public_pem()?,
         tagmanifest: key.sign(sealed.tagmanifest()).to_vec(),
         report: sealed.report().map(|pdf| key.sign(pdf).to_vec()),
+        time_stamp: None,
     })
 }
 

@@ -189,6 +189,10 @@ impl Sealed {
             }
             put(&mut zip, layout::SIGNER_PUB, sig.public_pem.as_bytes())?;
             put(&mut zip, layout::TAGMANIFEST_SIG, &sig.tagmanifest)?;
+            if let Some((token, chain)) = &sig.time_stamp {
+                put(&mut zip, layout::TAGMANIFEST_TSR, token)?;
+                put(&mut zip, layout::TSA_CHAIN, chain.as_bytes())?;
+            }
         }
         put(&mut zip, layout::TAGMANIFEST, self.tagmanifest.as_bytes())?;
         zip.finish().map_err(fail)?;

@@ -45,6 +45,8 @@ pub struct Request<'a> {
     pub out_dir: &'a Path,
     pub force: bool,
     pub build_time: DateTime<Utc>,
+    /// A time-stamp authority will stamp the signature: the time is vouched for.
+    pub trusted_time: bool,
     /// The HMAC key of `bundle.redact` (derived from the signing key, so stable across builds).
     pub redact_key: [u8; 32],
 }
@@ -54,6 +56,8 @@ pub struct Signatures {
     pub public_pem: String,
     pub tagmanifest: Vec<u8>,
     pub report: Option<Vec<u8>>,
+    /// The TSA's RFC 3161 reply over `tagmanifest` and its certificates (PEM), with a TSA.
+    pub time_stamp: Option<(Vec<u8>, String)>,
 }
 
 /// What `publish` produced.
@@ -126,7 +130,10 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
     }
     let mut inputs = inputs::collect_inputs(req.config, req.evidence, req.doc, req.redact_key)?;
     refuse_source_folders(req.out_dir, &req.config.base_dir, &inputs, req.evidence)?;
-    let limitations: Vec<String> = backdating(req, &inputs).into_iter().collect();
+    let limitations: Vec<String> = backdating(req, &inputs)
+        .filter(|_| !req.trusted_time)
+        .into_iter()
+        .collect();
     let kpis_json = output::json(req.doc)?.into_bytes();
     let mut generated = generated::generated_files(req.config, req.evidence, req.doc, &kpis_json)?;
     // A regulator request (a scope or a request id) gets an index of what each file evidences.

@@ -6,29 +6,36 @@
 use super::{assess, overrides};
 use crate::bundle;
 use crate::cli::BuildArgs;
+use crate::config::Overrides;
 use crate::error::{Error, Exit, Result};
 use crate::report;
 use crate::sign;
+use crate::tsa;
 use crate::ui::{Out, Ui};
 
 pub fn run(args: BuildArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
-    let assessed = assess(
-        &args.common.config,
-        &overrides(&args.common, args.timestamp),
-        ui,
-    )?;
+    let overrides = Overrides {
+        tsa_url: args.tsa_url.clone(),
+        no_tsa: args.no_tsa,
+        ..overrides(&args.common, args.timestamp)
+    };
+    let assessed = assess(&args.common.config, &overrides, ui)?;
     let config = &assessed.config;
     let key = match sign::find_key(args.key.as_deref(), config)? {
         Some(path) => Some(sign::Key::load(&path)?),
         None if args.unsigned => None,
         None => return Err(Error::NoKey),
     };
+    if config.tsa.is_some() && key.is_none() {
+        ui.warn("signing.tsa is set, but an unsigned bundle has no signature to time-stamp");
+    }
     let redact_key = match &key {
         Some(k) => k.redact_key(),
         None => sign::random_key()?,
     };
     let request = bundle::Request {
         redact_key,
+        trusted_time: config.tsa.is_some() && key.is_some(),
         config,
         evidence: &assessed.evidence,
         doc: &assessed.doc,
@@ -48,10 +55,25 @@ pub fn run(args: BuildArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
         config.build_time,
     )?;
     let ready = staged.seal(Some(pdf))?;
-    let signatures = key
+    let mut signatures = key
         .as_ref()
         .map(|k| sign::sign_bag(k, &ready.sealed))
         .transpose()?;
+    // Trusted time: the TSA stamps the tag manifest's signature; a failure writes nothing.
+    if let (Some(tsa), Some(sig)) = (&config.tsa, signatures.as_mut()) {
+        let stamped = tsa::stamp(tsa, &sig.tagmanifest)?;
+        ui.status(&format!(
+            "time-stamped by {} at {}{}",
+            tsa.url,
+            stamped.gen_time,
+            if tsa.ca.is_some() {
+                ""
+            } else {
+                " (signing.tsa.ca not set: the TSA's signature was not checked)"
+            }
+        ));
+        sig.time_stamp = Some((stamped.reply, stamped.chain_pem));
+    }
     let built = ready.publish(signatures.as_ref())?;
     out.path(&built.zip)?;
     if let Some(pdf) = &built.pdf {

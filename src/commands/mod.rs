@@ -66,5 +66,6 @@ fn overrides(common: &CommonArgs, timestamp: Option<DateTime<Utc>>) -> Overrides
         baseline: common.baseline.clone(),
         strict: common.strict,
         build_time: timestamp.or(common.epoch.source_date_epoch),
+        ..Default::default()
     }
 }

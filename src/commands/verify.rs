@@ -8,7 +8,7 @@ use crate::verify;
 
 pub fn run(args: VerifyArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
     let report = contain(&args.bundle, "reading the bundle", || {
-        verify::verify(&args.bundle, args.pubkey.as_deref())
+        verify::verify(&args.bundle, args.pubkey.as_deref(), args.tsa_ca.as_deref())
     })?;
     if args.json {
         let text = serde_json::to_string_pretty(&report).map_err(|e| {
@@ -18,6 +18,16 @@ pub fn run(args: VerifyArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
     } else {
         for w in &report.warnings {
             ui.warn(w);
+        }
+        if let Some(t) = &report.time_stamp {
+            ui.status(&format!(
+                "time-stamped at {t} (TSA genTime){}",
+                if report.time_stamp_pinned {
+                    ", checked against --tsa-ca"
+                } else {
+                    ", unpinned"
+                }
+            ));
         }
         for p in &report.problems {
             out.line(&format!("FAIL {}: {}", p.file, p.problem))?;

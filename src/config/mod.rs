@@ -33,6 +33,10 @@ pub struct Overrides {
     pub strict: bool,
     /// `--timestamp`, or else `SOURCE_DATE_EPOCH`; `None`: now.
     pub build_time: Option<DateTime<Utc>>,
+    /// `--tsa-url`: a TSA URL replacing the config's.
+    pub tsa_url: Option<String>,
+    /// `--no-tsa`: no time-stamp, whatever the config says.
+    pub no_tsa: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -56,12 +60,21 @@ pub struct Config {
     /// What the bundle carries of the sources (`bundle:`).
     pub bundle: BundlePolicy,
     pub signing_key: Option<PathBuf>,
+    /// The RFC 3161 time-stamp authority (`signing.tsa`, `--tsa-url`; `None` with `--no-tsa`).
+    pub tsa: Option<Tsa>,
     pub scope: Scope,
     /// An earlier baseline to trend against (`--baseline`).
     pub baseline: Option<PathBuf>,
     pub strict: bool,
     /// The one build time written everywhere (zip entries, bag-info, report).
     pub build_time: DateTime<Utc>,
+}
+
+/// A time-stamp authority: where to ask, and the root its tokens must chain to (checked at build).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tsa {
+    pub url: String,
+    pub ca: Option<PathBuf>,
 }
 
 /// How much of each source a bundle carries (minimised by default: SPEC §6).
@@ -307,6 +320,8 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
         policy,
         bundle: resolve_bundle(raw.bundle).map_err(|(key, m)| invalid(&key, m))?,
         signing_key: raw.signing.key.as_deref().map(join),
+        tsa: resolve_tsa(raw.signing.tsa, overrides, &join)
+            .map_err(|m| invalid("signing.tsa.url", m))?,
         scope: Scope {
             systems: overrides.systems.clone(),
             request_id: overrides.request_id.clone(),
@@ -316,6 +331,30 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
         build_time: overrides.build_time.unwrap_or_else(now),
         base_dir,
     })
+}
+
+/// `signing.tsa` with `--tsa-url` and `--no-tsa` applied.
+fn resolve_tsa(
+    raw: Option<raw::RawTsa>,
+    overrides: &Overrides,
+    join: &dyn Fn(&str) -> PathBuf,
+) -> std::result::Result<Option<Tsa>, String> {
+    if overrides.no_tsa {
+        return Ok(None);
+    }
+    let ca = raw.as_ref().and_then(|t| t.ca.as_deref()).map(join);
+    let url = match (&overrides.tsa_url, raw) {
+        (Some(url), _) => url.clone(),
+        (None, Some(t)) => t.url,
+        (None, None) => return Ok(None),
+    };
+    if !url.starts_with("http://") {
+        return Err(format!(
+            "`{url}` is not an http:// URL (the token is signed by the TSA, so plain HTTP cannot \
+             alter it unnoticed; dossier builds no TLS)"
+        ));
+    }
+    Ok(Some(Tsa { url, ca }))
 }
 
 /// `bundle:` resolved. Redaction rewrites records, so it needs minimised extracts (an original

@@ -99,6 +99,14 @@ pub(super) struct RawPolicy {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSigning {
     pub(super) key: Option<String>,
+    pub(super) tsa: Option<RawTsa>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawTsa {
+    pub(super) url: String,
+    pub(super) ca: Option<String>,
 }
 
 pub(super) fn parse(path: &Path, text: &str) -> Result<RawConfig> {

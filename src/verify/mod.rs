@@ -8,6 +8,7 @@
 
 mod entries;
 mod profile;
+mod timestamp;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -27,6 +28,10 @@ pub struct Report {
     /// Whether the signature was checked against a key given with --pubkey.
     pub key_pinned: bool,
     pub fingerprint: Option<String>,
+    /// The TSA's genTime, when the bundle carries a time-stamp token.
+    pub time_stamp: Option<String>,
+    /// Whether the token was checked against a root given with --tsa-ca.
+    pub time_stamp_pinned: bool,
     pub payload_files: usize,
     pub problems: Vec<Problem>,
     pub warnings: Vec<String>,
@@ -38,7 +43,8 @@ pub struct Problem {
     pub problem: String,
 }
 
-pub fn verify(bundle: &Path, pubkey: Option<&Path>) -> Result<Report> {
+pub fn verify(bundle: &Path, pubkey: Option<&Path>, tsa_ca: Option<&Path>) -> Result<Report> {
+    let roots = tsa_ca.map(crate::tsa::load_pem_certificates).transpose()?;
     let pinned = pubkey
         .map(|p| {
             let text = crate::fsio::read_small_text(p, "public key")?;
@@ -55,6 +61,8 @@ pub fn verify(bundle: &Path, pubkey: Option<&Path>) -> Result<Report> {
         signed: false,
         key_pinned: pinned.is_some(),
         fingerprint: None,
+        time_stamp: None,
+        time_stamp_pinned: false,
         payload_files: 0,
         problems: Vec::new(),
         warnings: Vec::new(),
@@ -83,12 +91,17 @@ pub fn verify(bundle: &Path, pubkey: Option<&Path>) -> Result<Report> {
             return Ok(report);
         }
     };
-    check_bag(&entries, pinned.as_ref(), &mut report);
+    check_bag(&entries, pinned.as_ref(), roots.as_deref(), &mut report);
     report.ok = report.problems.is_empty();
     Ok(report)
 }
 
-fn check_bag(bag: &Bag, pinned: Option<&ed25519_dalek::VerifyingKey>, report: &mut Report) {
+fn check_bag(
+    bag: &Bag,
+    pinned: Option<&ed25519_dalek::VerifyingKey>,
+    roots: Option<&[cms::cert::x509::Certificate]>,
+    report: &mut Report,
+) {
     let (root, entries) = (&bag.root, &bag.entries);
     // "Changed after signing" is only true of a signed bag.
     let signed = entries.contains_key(layout::TAGMANIFEST_SIG);
@@ -227,6 +240,10 @@ fn check_bag(bag: &Bag, pinned: Option<&ed25519_dalek::VerifyingKey>, report: &m
             _ => {}
         }
     }
+    let stamp = timestamp::check(bag, tag_sig.as_deref(), roots, &mut problem);
+    report.time_stamp = stamp.gen_time;
+    report.time_stamp_pinned = stamp.pinned;
+    report.warnings.extend(stamp.warnings);
     report.problems.extend(problems);
 }
 

@@ -31,6 +31,9 @@ const SIGNATURE_FILES: [&str; 3] = [
     layout::REPORT_SIG,
 ];
 
+/// A time-stamped bundle's two more: the token and the TSA's certificates (never required).
+const TIME_STAMP_FILES: [&str; 2] = [layout::TAGMANIFEST_TSR, layout::TSA_CHAIN];
+
 /// Whether bag-info names dossier as the software that made the bag.
 pub(super) fn made_by_dossier(bag_info: Option<&str>) -> bool {
     bag_info.is_some_and(|info| {
@@ -72,7 +75,8 @@ pub(super) fn check(
         let known = listed.contains(name)
             || covered.contains(name)
             || name == layout::TAGMANIFEST
-            || SIGNATURE_FILES.contains(&name.as_str());
+            || SIGNATURE_FILES.contains(&name.as_str())
+            || TIME_STAMP_FILES.contains(&name.as_str());
         // Payload files outside the manifest are named by the manifest check already.
         if !known && !name.starts_with(layout::DATA) {
             problem(name, "is not covered by any signature".into());

@@ -10,6 +10,9 @@ pub const TAGMANIFEST: &str = "tagmanifest-sha256.txt";
 pub const SIGNER_PUB: &str = "signature/signer.pub.pem";
 pub const TAGMANIFEST_SIG: &str = "signature/tagmanifest-sha256.txt.sig";
 pub const REPORT_SIG: &str = "signature/report.pdf.sig";
+/// The RFC 3161 token over `TAGMANIFEST_SIG`'s bytes, and the TSA's certificates (with a TSA).
+pub const TAGMANIFEST_TSR: &str = "signature/tagmanifest-sha256.txt.sig.tsr";
+pub const TSA_CHAIN: &str = "signature/tsa-chain.pem";
 
 /// The payload folder; every path below is under it.
 pub const DATA: &str = "data/";

@@ -14,3 +14,4 @@ mod minimised;
 mod mlflow;
 mod report;
 mod request;
+mod tsa;

@@ -1,11 +1,18 @@
 //! RFC 3161 time-stamps (issue 16, first part: the messages). In: the exact bytes to stamp (the
 //! tag manifest's signature), or a time-stamp authority's reply. Out: a DER `TimeStampReq`
-//! (SHA-256 imprint, a nonce, certReq), and from a reply the token as stored in the bundle
-//! (`signature/tagmanifest-sha256.txt.sig.tsr`, DER `ContentInfo`) with the TSA's genTime.
+//! (SHA-256 imprint, a nonce, certReq), and from a reply its token (DER `ContentInfo`) and the
+//! TSA's genTime. The bundle stores the whole reply (`signature/tagmanifest-sha256.txt.sig.tsr`,
+//! DER `TimeStampResp`, as `openssl ts -reply` writes it), so stock `openssl ts -verify -in` reads it.
 //! Guarantees: a reply is accepted only if its status is granted, its token is CMS SignedData
 //! holding a TSTInfo whose imprint is SHA-256 of exactly those bytes and whose nonce is ours; any
 //! other reply is an error saying which check failed. The TSA's signature is checked by
 //! `openssl ts -verify` (and, later, `dossier verify`); not here.
+
+mod check;
+mod http;
+
+pub use check::{certificates, signature_and_chain};
+pub use http::post;
 
 use cms::content_info::ContentInfo;
 use cms::signed_data::SignedData;
@@ -43,6 +50,71 @@ pub enum TsaError {
     WrongNonce,
 }
 
+/// What a build keeps of a time-stamp: the TSA's reply (DER) and its certificates (PEM).
+#[derive(Debug, Clone)]
+pub struct Stamped {
+    pub reply: Vec<u8>,
+    pub chain_pem: String,
+    pub gen_time: String,
+}
+
+/// Ask `tsa` to stamp `data` (the tag manifest's signature) and check its reply: our imprint and
+/// nonce, and — when `tsa.ca` is set — the TSA's signature and chain to that root.
+pub fn stamp(tsa: &crate::config::Tsa, data: &[u8]) -> crate::error::Result<Stamped> {
+    let fail = |message: String| crate::error::Error::Tsa {
+        url: tsa.url.clone(),
+        message,
+    };
+    let mut nonce = [0u8; 8];
+    getrandom::getrandom(&mut nonce)
+        .map_err(|e| fail(format!("no randomness for a nonce: {e}")))?;
+    let nonce = u64::from_be_bytes(nonce);
+    let query = request(data, nonce).map_err(|e| fail(e.to_string()))?;
+    let reply = post(&tsa.url, &query).map_err(fail)?;
+    let token = accept(&reply, data, nonce).map_err(|e| fail(e.to_string()))?;
+    let info = ContentInfo::from_der(&token.der).map_err(|e| fail(e.to_string()))?;
+    let certs = certificates(&info);
+    if let Some(ca) = &tsa.ca {
+        let roots = load_pem_certificates(ca)?;
+        let at = token_info(&info).map_err(|e| fail(e.to_string()))?.gen_time;
+        signature_and_chain(&info, &[], &roots, at)
+            .map_err(|m| fail(format!("{m} (checked against {})", ca.display())))?;
+    }
+    let mut chain_pem = String::new();
+    for cert in &certs {
+        use der::EncodePem;
+        let pem = cert
+            .to_pem(der::pem::LineEnding::LF)
+            .map_err(|e| fail(e.to_string()))?;
+        chain_pem.push_str(&pem);
+    }
+    Ok(Stamped {
+        reply,
+        chain_pem,
+        gen_time: token.gen_time,
+    })
+}
+
+/// Every certificate of a PEM file (a root, or a chain).
+pub fn load_pem_certificates(
+    path: &std::path::Path,
+) -> crate::error::Result<Vec<cms::cert::x509::Certificate>> {
+    let bytes = crate::fsio::read_small(path, "certificate file")?;
+    let certs = cms::cert::x509::Certificate::load_pem_chain(&bytes).map_err(|e| {
+        crate::error::Error::Sign {
+            path: path.to_path_buf(),
+            message: format!("not PEM certificates: {e}"),
+        }
+    })?;
+    if certs.is_empty() {
+        return Err(crate::error::Error::Sign {
+            path: path.to_path_buf(),
+            message: "holds no certificate".into(),
+        });
+    }
+    Ok(certs)
+}
+
 /// A DER TimeStampReq for SHA-256 of `data`, asking for the TSA's certificate.
 pub fn request(data: &[u8], nonce: u64) -> Result<Vec<u8>, TsaError> {
     let req = TimeStampReq {
@@ -67,10 +139,16 @@ fn imprint(data: &[u8]) -> Result<MessageImprint, TsaError> {
     })
 }
 
+/// The nonce as a DER INTEGER: minimal bytes, and a leading zero only where the top bit is set
+/// (a positive number; OpenSSL refuses any other padding).
 fn nonce_int(nonce: u64) -> Result<Int, TsaError> {
-    // A leading zero byte keeps the INTEGER positive whatever the top bit.
-    let mut bytes = vec![0u8];
-    bytes.extend_from_slice(&nonce.to_be_bytes());
+    let be = nonce.to_be_bytes();
+    let first = be.iter().position(|b| *b != 0).unwrap_or(be.len() - 1);
+    let mut bytes = Vec::with_capacity(9);
+    if be.get(first).is_some_and(|b| b & 0x80 != 0) {
+        bytes.push(0);
+    }
+    bytes.extend_from_slice(be.get(first..).unwrap_or_default());
     Int::new(&bytes).map_err(|e| TsaError::Encode(e.to_string()))
 }
 
@@ -99,6 +177,21 @@ pub fn accept(reply: &[u8], data: &[u8], nonce: u64) -> Result<Token, TsaError> 
     })
 }
 
+/// The token of a stored reply (a `.tsr`), without checking what it stamps.
+pub fn reply_token(reply: &[u8]) -> Result<(ContentInfo, TstInfo), TsaError> {
+    let resp = TimeStampResp::from_der(reply).map_err(|e| TsaError::Malformed(e.to_string()))?;
+    let token = resp
+        .time_stamp_token
+        .ok_or_else(|| TsaError::Malformed("a reply without a token".into()))?;
+    let info = token_info(&token)?;
+    Ok((token, info))
+}
+
+/// Whether a token's TSTInfo stamps exactly `data` (SHA-256 imprint).
+pub fn stamps(info: &TstInfo, data: &[u8]) -> bool {
+    imprint(data).is_ok_and(|i| i == info.message_imprint)
+}
+
 /// An INTEGER's bytes without leading zeros (DER may or may not keep ours).
 fn strip(i: &Int) -> Vec<u8> {
     let b = i.as_bytes();
@@ -123,7 +216,7 @@ pub fn token_info(token: &ContentInfo) -> Result<TstInfo, TsaError> {
     TstInfo::from_der(content.value()).map_err(malformed)
 }
 
-fn gen_time(info: &TstInfo) -> String {
+pub fn gen_time(info: &TstInfo) -> String {
     let t = info.gen_time.to_date_time();
     format!(
         "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
@@ -286,5 +379,18 @@ mod tests {
             accept(b"\x30\x03\x02\x01", signature, nonce),
             Err(TsaError::Malformed(_))
         ));
+        // Nonces with and without the top bit, short and zero: OpenSSL takes every one.
+        for nonce in [
+            0,
+            1,
+            0x7f,
+            0x80,
+            0x00ff_ffff,
+            0x7fff_ffff_ffff_ffff,
+            u64::MAX,
+        ] {
+            let answer = reply(dir.path(), &config, &request(signature, nonce).unwrap());
+            accept(&answer, signature, nonce).unwrap_or_else(|e| panic!("{nonce:#x}: {e}"));
+        }
     }
 }
