@@ -100,6 +100,8 @@ struct Facts<'a> {
     kpis: Vec<Definition>,
     /// What the build cannot vouch for (after the KPI document's own limitations).
     limitations: &'a [String],
+    /// The time-stamp authority that will stamp the signature (null: none).
+    tsa: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -229,6 +231,13 @@ impl<'a> Prepared<'a> {
             request_index: &self.request_index,
             kpis: Kpi::ALL.map(Kpi::describe).to_vec(),
             limitations: &self.limitations,
+            tsa: self
+                .req
+                .config
+                .tsa
+                .as_ref()
+                .filter(|_| self.req.trusted_time)
+                .map(|t| t.url.as_str()),
         };
         serde_json::to_vec_pretty(&facts)
             .map_err(|e| Error::Internal(format!("cannot serialise bundle facts: {e}")))

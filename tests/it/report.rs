@@ -265,5 +265,6 @@ fn limitations_name_a_backdated_build_and_versions_newer_than_as_of() {
     assert!(!later.stderr.contains("backdated"), "{}", later.stderr);
     let text = text_of(&pdf_of(&later)).replace('\n', " ");
     assert!(!text.contains("backdated"), "{text}");
+    assert!(text.contains("carries no RFC 3161 time-stamp"), "{text}");
     assert!(text.contains("Limitations"), "{text}");
 }

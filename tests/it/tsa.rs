@@ -280,7 +280,17 @@ fn a_stamped_bundle_passes_openssl_ts_verify_and_dossier_verify() {
             "signature/tsa-chain.pem",
         ],
     );
-    // bagit.py ignores the signature folder's files: they are tag files of no manifest.
+    // The report tells the auditor how to check it.
+    if validator("pdftotext") {
+        let text = Command::new("pdftotext")
+            .arg(bag.join("data/report/report.pdf"))
+            .arg("-")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&text.stdout).replace('\n', " ");
+        assert!(text.contains(&tsa.url), "{text}");
+        assert!(text.contains("-untrusted signature/tsa-chain.pem"), "{text}");
+    }
     let pinned = verify(&zip, &["--tsa-ca", tsa.root.to_str().unwrap(), "--json"]);
     assert_eq!(pinned.code, 0, "{}\n{}", pinned.stdout, pinned.stderr);
     let report = pinned.json();
