@@ -280,6 +280,19 @@ fn a_stamped_bundle_passes_openssl_ts_verify_and_dossier_verify() {
             "signature/tsa-chain.pem",
         ],
     );
+    // The two signature files the stamp adds keep the bag valid for bagit-python.
+    if validator("bagit.py") {
+        let out = Command::new("bagit.py")
+            .arg("--validate")
+            .arg(&bag)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     // The report tells the auditor how to check it.
     if validator("pdftotext") {
         let text = Command::new("pdftotext")
@@ -289,7 +302,10 @@ fn a_stamped_bundle_passes_openssl_ts_verify_and_dossier_verify() {
             .unwrap();
         let text = String::from_utf8_lossy(&text.stdout).replace('\n', " ");
         assert!(text.contains(&tsa.url), "{text}");
-        assert!(text.contains("-untrusted signature/tsa-chain.pem"), "{text}");
+        assert!(
+            text.contains("-untrusted signature/tsa-chain.pem"),
+            "{text}"
+        );
     }
     let pinned = verify(&zip, &["--tsa-ca", tsa.root.to_str().unwrap(), "--json"]);
     assert_eq!(pinned.code, 0, "{}\n{}", pinned.stdout, pinned.stderr);
