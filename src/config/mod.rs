@@ -13,8 +13,11 @@ use crate::error::{Error, Result};
 mod raw;
 mod values;
 
+mod bundle;
 mod policy;
 
+pub use bundle::{BundlePolicy, LogExtracts, REDACTABLE, Tsa};
+use bundle::{resolve_bundle, resolve_tsa};
 use policy::resolve_policy;
 pub use policy::{PointInTime, Policy};
 use raw::{RawConfig, parse};
@@ -68,33 +71,6 @@ pub struct Config {
     pub strict: bool,
     /// The one build time written everywhere (zip entries, bag-info, report).
     pub build_time: DateTime<Utc>,
-}
-
-/// A time-stamp authority: where to ask, and the root its tokens must chain to (checked at build).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tsa {
-    pub url: String,
-    pub ca: Option<PathBuf>,
-}
-
-/// How much of each source a bundle carries (minimised by default: SPEC §6).
-#[derive(Debug, Clone, Default)]
-pub struct BundlePolicy {
-    /// Copy the MLflow stores' files whole, instead of the lineage extracts of their models.
-    pub include_stores: bool,
-    pub log_extracts: LogExtracts,
-    /// Log fields (canonical names) replaced by a keyed hash in minimised extracts.
-    pub redact: Vec<String>,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogExtracts {
-    /// The mapped fields of every record, with its file and line.
-    #[default]
-    Minimised,
-    /// The files as they are.
-    Original,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -332,64 +308,6 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
         base_dir,
     })
 }
-
-/// `signing.tsa` with `--tsa-url` and `--no-tsa` applied.
-fn resolve_tsa(
-    raw: Option<raw::RawTsa>,
-    overrides: &Overrides,
-    join: &dyn Fn(&str) -> PathBuf,
-) -> std::result::Result<Option<Tsa>, String> {
-    if overrides.no_tsa {
-        return Ok(None);
-    }
-    let ca = raw.as_ref().and_then(|t| t.ca.as_deref()).map(join);
-    let url = match (&overrides.tsa_url, raw) {
-        (Some(url), _) => url.clone(),
-        (None, Some(t)) => t.url,
-        (None, None) => return Ok(None),
-    };
-    if !url.starts_with("http://") {
-        return Err(format!(
-            "`{url}` is not an http:// URL (the token is signed by the TSA, so plain HTTP cannot \
-             alter it unnoticed; dossier builds no TLS)"
-        ));
-    }
-    Ok(Some(Tsa { url, ca }))
-}
-
-/// `bundle:` resolved. Redaction rewrites records, so it needs minimised extracts (an original
-/// file is kept byte for byte or not at all), and names only fields an extract carries.
-fn resolve_bundle(raw: raw::RawBundle) -> std::result::Result<BundlePolicy, (String, String)> {
-    let log_extracts = raw.log_extracts.unwrap_or_default();
-    let redact = raw.redact.unwrap_or_default();
-    if !redact.is_empty() && log_extracts == LogExtracts::Original {
-        return Err((
-            "bundle.redact".into(),
-            "needs `bundle.log_extracts: minimised`: an original extract is kept byte for byte"
-                .into(),
-        ));
-    }
-    for field in &redact {
-        if !REDACTABLE.contains(&field.as_str()) {
-            return Err((
-                "bundle.redact".into(),
-                format!(
-                    "`{field}` is not a field of a minimised extract; it carries {}",
-                    REDACTABLE.join(", ")
-                ),
-            ));
-        }
-    }
-    Ok(BundlePolicy {
-        include_stores: raw.include_stores.unwrap_or(false),
-        log_extracts,
-        redact,
-    })
-}
-
-/// The mapped fields a minimised log extract carries that may be hashed: the timestamp and the
-/// model name cannot be, every KPI is keyed on them.
-pub const REDACTABLE: [&str; 4] = ["version", "latency_ms", "status", "score"];
 
 fn absolute_under(base: &Path, p: &str) -> PathBuf {
     let p = Path::new(p);

@@ -11,6 +11,7 @@ pub mod exceptions;
 pub mod inventory;
 pub mod operations;
 mod portfolio;
+pub mod production;
 pub mod remediation;
 
 use std::collections::BTreeMap;
@@ -213,7 +214,7 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
 
 /// The standing statements about reading a registry that keeps no history, then each version
 /// the registry's own times put after `as_of`.
-fn limitations(config: &Config, evidence: &Evidence, notes: Vec<inventory::Note>) -> Vec<String> {
+fn limitations(config: &Config, evidence: &Evidence, notes: Vec<production::Note>) -> Vec<String> {
     let mut out = Vec::new();
     if !evidence.stores.is_empty() {
         out.push(format!(
