@@ -249,63 +249,21 @@ mod tests {
         out.stdout
     }
 
-    /// A throwaway root and TSA certificate (extendedKeyUsage critical timeStamping), and an
-    /// `openssl ts` config for them, in `dir`.
+    /// A throwaway root and TSA (fixtures/tsa/make-tsa.sh) in `dir`; its `openssl ts` config.
     fn throwaway_tsa(dir: &Path) -> std::path::PathBuf {
-        let ec = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-        ];
-        let mut root = vec!["req", "-x509", "-days", "2", "-subj", "/CN=Test Root"];
-        root.extend(ec);
-        root.extend(["-keyout", "ca.key", "-out", "ca.pem"]);
-        openssl(dir, &root);
-        let mut csr = vec!["req", "-new", "-subj", "/CN=Test TSA"];
-        csr.extend(ec);
-        csr.extend(["-keyout", "tsa.key", "-out", "tsa.csr"]);
-        openssl(dir, &csr);
-        std::fs::write(
-            dir.join("ext.cnf"),
-            "extendedKeyUsage=critical,timeStamping\n",
-        )
-        .unwrap();
-        openssl(
-            dir,
-            &[
-                "x509",
-                "-req",
-                "-in",
-                "tsa.csr",
-                "-CA",
-                "ca.pem",
-                "-CAkey",
-                "ca.key",
-                "-CAcreateserial",
-                "-days",
-                "2",
-                "-extfile",
-                "ext.cnf",
-                "-out",
-                "tsa.pem",
-            ],
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/tsa/make-tsa.sh");
+        let out = Command::new("sh")
+            .arg(script)
+            .arg(dir)
+            .arg("ec")
+            .output()
+            .expect("sh and openssl are needed (.ci/run installs openssl)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
         );
-        std::fs::write(dir.join("serial"), "01\n").unwrap();
-        let config = dir.join("tsa.cnf");
-        std::fs::write(
-            &config,
-            format!(
-                "[ tsa ]\ndefault_tsa = tsa_config\n[ tsa_config ]\nserial = {0}/serial\n\
-                 signer_cert = {0}/tsa.pem\nsigner_key = {0}/tsa.key\nsigner_digest = sha256\n\
-                 default_policy = 1.2.3.4.1\ndigests = sha256\naccuracy = secs:1\n\
-                 ess_cert_id_alg = sha256\n",
-                dir.display()
-            ),
-        )
-        .unwrap();
-        config
+        dir.join("tsa.cnf")
     }
 
     fn reply(dir: &Path, config: &Path, request: &[u8]) -> Vec<u8> {
