@@ -191,6 +191,13 @@ fn with_entry(zip: &Path, name: &str, bytes: Option<&[u8]>, to: &Path) -> PathBu
     to.to_path_buf()
 }
 
+/// `out` ended with `code` and said `text` (verify on stdout, build on stderr).
+fn fails_with(out: &Outcome, code: i32, text: &str) {
+    let said = format!("{}{}", out.stdout, out.stderr);
+    assert_eq!(out.code, code, "{said}");
+    assert!(said.contains(text), "{said}");
+}
+
 const TSR: &str = "signature/tagmanifest-sha256.txt.sig.tsr";
 
 #[test]
@@ -267,8 +274,7 @@ fn a_stamped_bundle_passes_openssl_ts_verify_and_dossier_verify() {
         "{gen_time}"
     );
     let unpinned = verify(&zip, &[]);
-    assert_eq!(unpinned.code, 0, "{}", unpinned.stdout);
-    assert!(unpinned.stderr.contains("unpinned"), "{}", unpinned.stderr);
+    fails_with(&unpinned, 0, "unpinned");
     assert!(
         unpinned.stderr.contains("pass --tsa-ca"),
         "{}",
@@ -278,12 +284,7 @@ fn a_stamped_bundle_passes_openssl_ts_verify_and_dossier_verify() {
     // A token from another TSA does not chain to this root.
     let other = start_tsa(&tmp.path().join("other"), "rsa", 200);
     let again = verify(&zip, &["--tsa-ca", other.root.to_str().unwrap()]);
-    assert_eq!(again.code, 4, "{}", again.stdout);
-    assert!(
-        again.stdout.contains("does not verify against --tsa-ca"),
-        "{}",
-        again.stdout
-    );
+    fails_with(&again, 4, "does not verify against --tsa-ca");
 
     // Another bundle's token (another signature) in this bundle.
     let second = tempfile::tempdir().unwrap();
@@ -307,25 +308,19 @@ fn a_stamped_bundle_passes_openssl_ts_verify_and_dossier_verify() {
     let foreign = std::fs::read(unzip(&zip2, &second.path().join("u")).join(TSR)).unwrap();
     let swapped = with_entry(&zip, TSR, Some(&foreign), &tmp.path().join("swapped.zip"));
     let caught = verify(&swapped, &[]);
-    assert_eq!(caught.code, 4, "{}", caught.stdout);
-    assert!(
-        caught
-            .stdout
-            .contains("does not stamp signature/tagmanifest-sha256.txt.sig"),
-        "{}",
-        caught.stdout
+    fails_with(
+        &caught,
+        4,
+        "does not stamp signature/tagmanifest-sha256.txt.sig",
     );
 
     // No token, but --tsa-ca: caught.
     let dropped = with_entry(&zip, TSR, None, &tmp.path().join("dropped.zip"));
     let missing = verify(&dropped, &["--tsa-ca", tsa.root.to_str().unwrap()]);
-    assert_eq!(missing.code, 4, "{}", missing.stdout);
-    assert!(
-        missing
-            .stdout
-            .contains("--tsa-ca was given, but the bundle has no time-stamp token"),
-        "{}",
-        missing.stdout
+    fails_with(
+        &missing,
+        4,
+        "--tsa-ca was given, but the bundle has no time-stamp token",
     );
 }
 
@@ -340,12 +335,10 @@ fn a_bagging_date_after_the_time_stamp_is_flagged() {
     let (out, _) = build_stamped(tmp.path(), &yaml, "2099-01-01T00:00:00Z");
     let zip = zip_of(&out);
     let v = verify(&zip, &["--tsa-ca", tsa.root.to_str().unwrap()]);
-    assert_eq!(v.code, 4, "{}", v.stdout);
-    assert!(
-        v.stdout
-            .contains("Bagging-Date 2099-01-01 is later than the time-stamp's genTime"),
-        "{}",
-        v.stdout
+    fails_with(
+        &v,
+        4,
+        "Bagging-Date 2099-01-01 is later than the time-stamp's genTime",
     );
 }
 
@@ -361,13 +354,7 @@ fn an_unreachable_or_failing_tsa_fails_the_build_and_writes_nothing() {
         "  tsa: { url: \"http://127.0.0.1:9/\" }\n",
         "2026-10-02T08:00:00Z",
     );
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(
-        out.stderr
-            .contains("time-stamp authority http://127.0.0.1:9/"),
-        "{}",
-        out.stderr
-    );
+    fails_with(&out, 1, "time-stamp authority http://127.0.0.1:9/");
     assert!(out.stdout.is_empty());
     let left: Vec<_> = std::fs::read_dir(tmp.path().join("dist"))
         .map(|d| d.count())
@@ -382,8 +369,7 @@ fn an_unreachable_or_failing_tsa_fails_the_build_and_writes_nothing() {
         &format!("  tsa: {{ url: \"{}\" }}\n", failing.url),
         "2026-10-02T08:00:00Z",
     );
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("answered HTTP 500"), "{}", out.stderr);
+    fails_with(&out, 1, "answered HTTP 500");
     assert_eq!(
         std::fs::read_dir(other.join("dist"))
             .map(|d| d.count())
@@ -398,6 +384,5 @@ fn an_unreachable_or_failing_tsa_fails_the_build_and_writes_nothing() {
         "  tsa: { url: \"https://tsa.invalid/\" }\n",
         "2026-10-02T08:00:00Z",
     );
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(out.stderr.contains("signing.tsa.url"), "{}", out.stderr);
+    fails_with(&out, 1, "signing.tsa.url");
 }
