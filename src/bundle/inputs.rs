@@ -302,7 +302,7 @@ pub fn collect_inputs(
                     bad_lines: file.bad_lines.clone(),
                     redact: config.bundle.redact.clone(),
                     key: redact_key,
-                    shown: file.path.display().to_string(),
+                    shown: config.shown(&file.path),
                 },
             );
             continue;

@@ -169,7 +169,13 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
     let excerpts = inputs::cut_excerpts(&mut inputs, req.out_dir)?;
     let stamp = bag::zip_time(req.build_time)?;
     let described = inputs::described_stores(req.config, req.evidence)?;
-    let staged = stage::stage(&name, req.out_dir, (inputs, described), generated, stamp)?;
+    let staged = stage::stage(
+        (&name, &req.config.base_dir),
+        req.out_dir,
+        (inputs, described),
+        generated,
+        stamp,
+    )?;
     drop(excerpts);
     Ok(Prepared {
         req,
@@ -199,7 +205,7 @@ fn backdating(req: &Request<'_>, inputs: &[inputs::Input]) -> Option<String> {
              authority vouches for its time",
             req.build_time.format("%Y-%m-%dT%H:%M:%SZ"),
             newest.0.format("%Y-%m-%dT%H:%M:%SZ"),
-            newest.1.display()
+            req.config.shown(newest.1)
         )
     })
 }

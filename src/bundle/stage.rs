@@ -15,6 +15,7 @@ use super::bag::{OpenZip, options, zip_error};
 use super::generated::Generated;
 use super::inputs::{Described, Input};
 use super::tables::write_csv;
+use crate::config::shown_under;
 use crate::digest::{CopyError, copy_hashing, sha256_hex};
 use crate::error::{Error, Result};
 use crate::fsio::{KeyScanner, open_regular};
@@ -38,6 +39,8 @@ pub struct Staged {
     pub(super) inputs: Vec<Input>,
     /// Sources described in `sources.csv` but not carried.
     pub(super) described: Vec<Described>,
+    /// The config's folder: original paths are shown relative to it.
+    pub(super) base: PathBuf,
     /// dest → (sha256, (staging zip, index of the entry in it))
     pub(super) staged: BTreeMap<String, (String, (usize, usize))>,
     pub(super) generated: Vec<Generated>,
@@ -102,7 +105,7 @@ fn stage_group(
 }
 
 pub fn stage(
-    root: &str,
+    (root, base): (&str, &Path),
     out_dir: &Path,
     (inputs, described): (Vec<Input>, Vec<Described>),
     generated: Vec<Generated>,
@@ -121,6 +124,7 @@ pub fn stage(
         time: stamp,
         inputs,
         described,
+        base: base.to_path_buf(),
         staged: BTreeMap::new(),
         generated,
         sources_csv: Vec::new(),
@@ -151,7 +155,7 @@ pub fn stage(
             staged.staged.insert(dest, (hash, (worker, index)));
         }
     }
-    staged.sources_csv = sources_csv(&staged.inputs, &staged.described, &staged.staged)?;
+    staged.sources_csv = sources_csv(&staged, &staged.staged)?;
     Ok(staged)
 }
 
@@ -193,17 +197,17 @@ impl Staged {
         self.inputs
             .iter()
             .map(|i| match &i.origin {
-                Some(o) => (i.role, o.path.display().to_string(), o.sha256.clone()),
+                Some(o) => (i.role, shown_under(&self.base, &o.path), o.sha256.clone()),
                 None => (
                     i.role,
-                    i.source.display().to_string(),
+                    shown_under(&self.base, &i.source),
                     self.hash_of(&i.dest),
                 ),
             })
             .chain(
                 self.described
                     .iter()
-                    .map(|d| (d.role, d.path.display().to_string(), d.sha256.clone())),
+                    .map(|d| (d.role, shown_under(&self.base, &d.path), d.sha256.clone())),
             )
             .collect()
     }
@@ -289,11 +293,10 @@ struct SourceRow {
 /// `data/sources.csv`, sorted by bundle path. An excerpt is described by the file it was cut
 /// from; the manifest has the excerpt's own hash.
 fn sources_csv(
-    inputs: &[Input],
-    described: &[Described],
+    staged: &Staged,
     hashes: &BTreeMap<String, (String, (usize, usize))>,
 ) -> Result<Vec<u8>> {
-    let mut sorted: Vec<&Input> = inputs.iter().collect();
+    let mut sorted: Vec<&Input> = staged.inputs.iter().collect();
     sorted.sort_by(|a, b| a.dest.cmp(&b.dest));
     let mut rows: Vec<SourceRow> = sorted
         .into_iter()
@@ -308,16 +311,16 @@ fn sources_csv(
             };
             SourceRow {
                 role: i.role.as_str(),
-                original_path: path.display().to_string(),
+                original_path: shown_under(&staged.base, path),
                 bundle_path: format!("{}{}", layout::DATA, i.dest),
                 size,
                 mtime: i.mtime.clone(),
                 sha256,
             }
         })
-        .chain(described.iter().map(|d| SourceRow {
+        .chain(staged.described.iter().map(|d| SourceRow {
             role: d.role.as_str(),
-            original_path: d.path.display().to_string(),
+            original_path: shown_under(&staged.base, &d.path),
             bundle_path: d.bundle_path.clone(),
             size: d.size,
             mtime: d.mtime.clone(),

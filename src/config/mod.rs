@@ -181,6 +181,29 @@ impl Scope {
 
 // ---- loading -------------------------------------------------------------------------------
 
+impl Config {
+    /// `path` as the bundle and report show it (SPEC §6): relative to the config's folder when it
+    /// lies inside it, else absolute — no builder's home folder in a document that leaves it.
+    pub fn shown(&self, path: &Path) -> String {
+        shown_under(&self.base_dir, path)
+    }
+}
+
+/// `path` relative to `base` when it lies inside it (lexically, without `..`), else as it is.
+pub fn shown_under(base: &Path, path: &Path) -> String {
+    match path.strip_prefix(base) {
+        Ok(rel)
+            if !rel.as_os_str().is_empty()
+                && rel
+                    .components()
+                    .all(|c| matches!(c, std::path::Component::Normal(_))) =>
+        {
+            rel.display().to_string()
+        }
+        _ => path.display().to_string(),
+    }
+}
+
 /// Read, parse, validate and resolve the config at `path`, with the command line's overrides.
 pub fn load(path: &Path, overrides: &Overrides) -> Result<Config> {
     let text = crate::fsio::read_small_text(path, "config")?;

@@ -83,8 +83,7 @@ fn a_default_bundle_carries_extracts_not_stores_and_they_recompute_every_kpi() {
     let sources = std::fs::read_to_string(bag.join("data/sources.csv")).unwrap();
     let store = tmp.path().join("sample/mlflow/mlflow.db");
     let row = format!(
-        "mlflow,{},data/evidence/mlflow/lineage/,{},",
-        store.display(),
+        "mlflow,mlflow/mlflow.db,data/evidence/mlflow/lineage/,{},",
         std::fs::metadata(&store).unwrap().len()
     );
     let line = sources

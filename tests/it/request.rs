@@ -194,7 +194,8 @@ fn a_scoped_request_carries_its_systems_and_nothing_else() {
     assert_eq!(excerpts.len(), 3, "{sources:?}");
     let mut records: BTreeMap<String, u64> = BTreeMap::new();
     for s in &excerpts {
-        let original = PathBuf::from(&s["original_path"]);
+        // Relative to the config's folder, as SPEC §6 has it.
+        let original = repo().join("sample-evidence").join(&s["original_path"]);
         assert_eq!(s["sha256"], sha256_hex(&original), "{}", original.display());
         let excerpt = req.bag.join(&s["bundle_path"]);
         for (model, ts) in excerpt_records(&excerpt) {
