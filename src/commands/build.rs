@@ -48,13 +48,16 @@ pub fn run(args: BuildArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
     for notice in &staged.notices {
         ui.warn(notice);
     }
-    let pdf = report::render(
+    let rendered = report::render(
         staged.kpis_json(),
         &staged.facts_json()?,
         &config.template,
         config.build_time,
     )?;
-    let ready = staged.seal(Some(pdf))?;
+    for w in &rendered.warnings {
+        ui.warn(w);
+    }
+    let ready = staged.seal(Some(rendered.pdf))?;
     let mut signatures = key
         .as_ref()
         .map(|k| sign::sign_bag(k, &ready.sealed))

@@ -5,6 +5,8 @@
 //! `json("/kpis.json")` and `json("/bundle.json")`, so no input can inject markup. The build time
 //! drives `datetime.today()` and the PDF metadata, so identical inputs give identical bytes.
 
+mod printable;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -27,16 +29,22 @@ const DEFAULT_TEMPLATE: &str = include_str!("../../templates/report/default.typ"
 
 /// The document the engine compiles: metadata and the attachment, then the template. Keeping the
 /// attachment here means a user's template cannot forget it.
-const WRAPPER: &str = r#"#pdf.attach("kpis.json", read("/kpis.json", encoding: none), relationship: "data", mime-type: "application/json", description: "dossier KPI document (SPEC 4)")
+const WRAPPER: &str = r#"#pdf.attach("kpis.json", read("/attached/kpis.json", encoding: none), relationship: "data", mime-type: "application/json", description: "dossier KPI document (SPEC 4)")
 #include "/template.typ"
 "#;
+
+/// The typeset report, and the warnings of typesetting it (characters no font can show).
+pub struct Rendered {
+    pub pdf: Vec<u8>,
+    pub warnings: Vec<String>,
+}
 
 pub fn render(
     kpis_json: &[u8],
     bundle_json: &[u8],
     template: &Template,
     build_time: DateTime<Utc>,
-) -> Result<Vec<u8>> {
+) -> Result<Rendered> {
     let (template_text, template_path, template_dir) = match template {
         Template::Default => (
             DEFAULT_TEMPLATE.to_string(),
@@ -49,10 +57,24 @@ pub fn render(
             p.parent().map(Path::to_path_buf),
         ),
     };
+    // The template reads printable copies; the attachment keeps the exact document.
+    let (kpis_shown, mut missing) = printable::printable(kpis_json, &covered);
+    let (bundle_shown, more) = printable::printable(bundle_json, &covered);
+    missing.extend(more);
+    let warnings = if missing.is_empty() {
+        Vec::new()
+    } else {
+        vec![format!(
+            "the report shows {} character(s) that no embedded font has as a placeholder: {} \
+             (the bundle's data keeps them as written)",
+            missing.len(),
+            missing.iter().take(20).collect::<String>()
+        )]
+    };
     let world = ReportWorld::new(
         &template_text,
-        kpis_json,
-        bundle_json,
+        (&kpis_shown, kpis_json),
+        &bundle_shown,
         template_dir,
         build_time,
     )?;
@@ -79,8 +101,16 @@ pub fn render(
         tagged: true,
         pretty: false,
     };
-    typst_pdf::pdf(&document, &options)
-        .map_err(|errors| diagnostics_error(&world, &errors, &template_path))
+    let pdf = typst_pdf::pdf(&document, &options)
+        .map_err(|errors| diagnostics_error(&world, &errors, &template_path))?;
+    Ok(Rendered { pdf, warnings })
+}
+
+/// Whether some embedded font has a glyph for `c`.
+fn covered(c: char) -> bool {
+    static COVERAGE: OnceLock<Vec<Font>> = OnceLock::new();
+    let fonts = COVERAGE.get_or_init(|| (0..).map_while(|i| fonts().font(i)).collect());
+    fonts.iter().any(|f| f.info().coverage.contains(c as u32))
 }
 
 /// The first error, located as `file:line:column` in the template where Typst can say.
@@ -147,7 +177,7 @@ fn file_id(path: &str) -> Result<FileId> {
 impl ReportWorld {
     fn new(
         template: &str,
-        kpis: &[u8],
+        (kpis, attached): (&[u8], &[u8]),
         bundle: &[u8],
         template_dir: Option<PathBuf>,
         time: DateTime<Utc>,
@@ -159,6 +189,10 @@ impl ReportWorld {
         sources.insert(template_id, Source::new(template_id, template.to_string()));
         let mut files = HashMap::new();
         files.insert(file_id("/kpis.json")?, Bytes::new(kpis.to_vec()));
+        files.insert(
+            file_id("/attached/kpis.json")?,
+            Bytes::new(attached.to_vec()),
+        );
         files.insert(file_id("/bundle.json")?, Bytes::new(bundle.to_vec()));
         let today = Datetime::from_ymd_hms(
             time.year(),

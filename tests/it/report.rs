@@ -268,3 +268,60 @@ fn limitations_name_a_backdated_build_and_versions_newer_than_as_of() {
     assert!(text.contains("carries no RFC 3161 time-stamp"), "{text}");
     assert!(text.contains("Limitations"), "{text}");
 }
+
+#[test]
+fn any_unicode_builds_uncovered_characters_are_placeholders_and_the_data_keeps_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    // CJK and an emoji (no embedded font has them), a control character, and Latin with
+    // diacritics and Greek (which the fonts do have) in the organisation and a finding.
+    let org = "Acme 株式会社 🚀 Ünïcødé Λ\u{7} Lending";
+    let finding = "résumé 検証 ✅ done";
+    std::fs::create_dir_all(tmp.path().join("audits")).unwrap();
+    std::fs::write(
+        tmp.path().join("audits/a.yaml"),
+        format!(
+            "framework: incident-readiness-12\nsystem: s\nassessed_on: 2026-09-01\ncontrols:\n  - {{ id: IR-01, score: 1, finding: \"{finding}\" }}\n"
+        ),
+    )
+    .unwrap();
+    let config = tmp.path().join("dossier.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "organization: \"{}\"\nreport: {{ period: {{ start: 2026-07-01, end: 2026-09-30 }} }}\nsources:\n  audits: [audits/*.yaml]\n",
+            org.replace('\u{7}', "\\a")
+        ),
+    )
+    .unwrap();
+    let out = build(&config, &tmp.path().join("out"), &[]);
+    assert!(
+        out.stderr
+            .contains("character(s) that no embedded font has as a placeholder"),
+        "{}",
+        out.stderr
+    );
+    for c in ["株", "🚀", "検", "✅"] {
+        assert!(out.stderr.contains(c), "{c} not named: {}", out.stderr);
+    }
+    let text = text_of(&pdf_of(&out));
+    assert!(
+        text.contains("Acme \u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD} \u{FFFD} Ünïcødé Λ Lending"),
+        "{text}"
+    );
+    assert!(
+        text.contains("résumé \u{FFFD}\u{FFFD} \u{FFFD} done"),
+        "{text}"
+    );
+    // The bundle's data keeps every character as written.
+    let zip = PathBuf::from(out.stdout.lines().next().unwrap());
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    let root = zip.file_stem().unwrap().to_str().unwrap().to_string();
+    let mut kpis = String::new();
+    std::io::Read::read_to_string(
+        &mut z.by_name(&format!("{root}/data/kpis/kpis.json")).unwrap(),
+        &mut kpis,
+    )
+    .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&kpis).unwrap();
+    assert_eq!(doc["organization"], org);
+}

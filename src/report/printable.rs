@@ -1,0 +1,83 @@
+//! Text the report can print (issue 17, "any text prints"). In: the JSON the template reads. Out:
+//! the same JSON with every string made printable — control characters (but line breaks and tabs)
+//! removed, and each character that no embedded font can show replaced by a visible placeholder —
+//! and the characters replaced, for one warning. Guarantees: PDF/A-3b refuses a glyph no font has,
+//! so without this one CJK name or emoji in an organisation, a finding or a log's model name would
+//! fail the whole build; with it, any Unicode builds. Only the template's copy changes: the
+//! attached `kpis.json` and the bundle's files keep every character as the sources wrote it.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+/// Characters of `text` that no font in `covered` shows, and `text` made printable.
+pub fn printable(json: &[u8], covered: &dyn Fn(char) -> bool) -> (Vec<u8>, BTreeSet<char>) {
+    let mut missing = BTreeSet::new();
+    let Ok(mut value) = serde_json::from_slice::<Value>(json) else {
+        return (json.to_vec(), missing);
+    };
+    let placeholder = ['\u{FFFD}', '\u{25A1}', '?']
+        .into_iter()
+        .find(|c| covered(*c))
+        .unwrap_or('?');
+    clean(&mut value, &|c| covered(c), placeholder, &mut missing);
+    let bytes = serde_json::to_vec(&value).unwrap_or_else(|_| json.to_vec());
+    (bytes, missing)
+}
+
+fn clean(
+    value: &mut Value,
+    covered: &dyn Fn(char) -> bool,
+    placeholder: char,
+    missing: &mut BTreeSet<char>,
+) {
+    match value {
+        Value::String(s) if s.chars().any(|c| !shows(c, covered)) => {
+            *s = s
+                .chars()
+                .filter(|c| !c.is_control() || matches!(c, '\n' | '\t'))
+                .map(|c| {
+                    if c.is_whitespace() || covered(c) {
+                        c
+                    } else {
+                        missing.insert(c);
+                        placeholder
+                    }
+                })
+                .collect();
+        }
+        Value::Array(items) => {
+            for item in items {
+                clean(item, covered, placeholder, missing);
+            }
+        }
+        Value::Object(map) => {
+            for (_, item) in map.iter_mut() {
+                clean(item, covered, placeholder, missing);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn shows(c: char, covered: &dyn Fn(char) -> bool) -> bool {
+    (!c.is_control() || matches!(c, '\n' | '\t')) && (c.is_whitespace() || covered(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_go_uncovered_characters_become_the_placeholder_and_are_named() {
+        // A stand-in for the fonts: ASCII and U+FFFD only.
+        let covered = |c: char| c.is_ascii() || c == '\u{FFFD}';
+        let json = r#"{"org": "Acme \u0007株式会社 \ud83d\ude80", "n": 3, "list": ["ok\nfine"]}"#;
+        let (out, missing) = printable(json.as_bytes(), &covered);
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["org"], "Acme \u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD} \u{FFFD}");
+        assert_eq!(v["n"], 3);
+        assert_eq!(v["list"][0], "ok\nfine");
+        assert_eq!(missing.into_iter().collect::<String>(), "会式株社🚀");
+    }
+}
