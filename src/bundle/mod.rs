@@ -102,6 +102,8 @@ struct Facts<'a> {
     limitations: &'a [String],
     /// The time-stamp authority that will stamp the signature (null: none).
     tsa: Option<&'a str>,
+    /// Sign-off and document control from `report:`.
+    document: &'a crate::config::DocumentControl,
 }
 
 #[derive(Serialize)]
@@ -244,6 +246,7 @@ impl<'a> Prepared<'a> {
                 .as_ref()
                 .filter(|_| self.req.trusted_time)
                 .map(|t| t.url.as_str()),
+            document: &self.req.config.control,
         };
         serde_json::to_vec_pretty(&facts)
             .map_err(|e| Error::Internal(format!("cannot serialise bundle facts: {e}")))

@@ -53,6 +53,8 @@ pub struct Config {
     pub period: Period,
     pub as_of: NaiveDate,
     pub template: Template,
+    /// Sign-off and document control (`report.prepared_by` … `report.status`).
+    pub control: DocumentControl,
     pub mlflow: Vec<MlflowSource>,
     pub logs: Vec<LogSource>,
     /// Absolute glob patterns.
@@ -84,6 +86,26 @@ impl Period {
     pub fn days(&self) -> i64 {
         (self.end - self.start).num_days() + 1
     }
+}
+
+/// Who prepared, reviewed and approved the report, its classification (printed on every page),
+/// version and status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DocumentControl {
+    pub prepared_by: Option<String>,
+    pub reviewed_by: Option<String>,
+    pub approved_by: Option<String>,
+    pub classification: Option<String>,
+    pub version: Option<String>,
+    pub status: ReportStatus,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReportStatus {
+    #[default]
+    Draft,
+    Final,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -300,6 +322,20 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
         None | Some("default") => Template::Default,
         Some(p) => Template::Path(join(p)),
     };
+    let control = DocumentControl {
+        prepared_by: raw.report.prepared_by.clone(),
+        reviewed_by: raw.report.reviewed_by.clone(),
+        approved_by: raw.report.approved_by.clone(),
+        classification: raw.report.classification.clone(),
+        version: raw.report.version.clone(),
+        status: raw.report.status.unwrap_or_default(),
+    };
+    if control.status == ReportStatus::Final && control.approved_by.is_none() {
+        return Err(invalid(
+            "report.status",
+            "`final` needs `report.approved_by`: a final report names who approved it".into(),
+        ));
+    }
     let title = raw
         .report
         .title
@@ -312,6 +348,7 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
         period,
         as_of,
         template,
+        control,
         mlflow,
         logs,
         audits: globs(&sources.audits),

@@ -40,6 +40,12 @@ pub(super) struct RawReport {
     pub(super) period: Option<RawPeriod>,
     pub(super) as_of: Option<String>,
     pub(super) template: Option<String>,
+    pub(super) prepared_by: Option<String>,
+    pub(super) reviewed_by: Option<String>,
+    pub(super) approved_by: Option<String>,
+    pub(super) classification: Option<String>,
+    pub(super) version: Option<String>,
+    pub(super) status: Option<super::ReportStatus>,
 }
 
 #[derive(Debug, Deserialize)]

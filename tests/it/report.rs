@@ -325,3 +325,61 @@ fn any_unicode_builds_uncovered_characters_are_placeholders_and_the_data_keeps_t
     let doc: serde_json::Value = serde_json::from_str(&kpis).unwrap();
     assert_eq!(doc["organization"], org);
 }
+
+#[test]
+fn sign_off_names_classification_on_every_page_and_a_final_needs_its_approver() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sample = tmp.path().join("sample");
+    copy_dir(&repo().join("sample-evidence"), &sample);
+    let config = sample.join("dossier.yaml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let control = "  prepared_by: Dana Ortiz (AI governance)\n  reviewed_by: Lee Chen (internal audit)\n  \
+                   approved_by: Sam Patel (CRO)\n  classification: Confidential\n  version: '1.0'\n  status: final\n";
+    std::fs::write(
+        &config,
+        text.replacen(
+            "  as_of: 2026-10-01\n",
+            &format!("  as_of: 2026-10-01\n{control}"),
+            1,
+        ),
+    )
+    .unwrap();
+    let pdf = pdf_of(&build(&config, &tmp.path().join("out"), &[]));
+    let text = text_of(&pdf);
+    for name in [
+        "Prepared by Dana Ortiz (AI governance)",
+        "Reviewed by Lee Chen (internal audit)",
+        "Approved by Sam Patel (CRO)",
+        "Version: 1.0. Classification: Confidential.",
+    ] {
+        assert!(text.contains(name), "{name}:\n{text}");
+    }
+    // The classification heads every page; a final report is not marked DRAFT.
+    let pages: usize = tool("pdfinfo", &[pdf.to_str().unwrap()])
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    assert_eq!(text.matches("CONFIDENTIAL").count(), pages, "{text}");
+    assert!(!text.contains("DRAFT"));
+
+    // Final without an approver is refused; without a status the report is a draft.
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("  approved_by: Sam Patel (CRO)\n", ""),
+    )
+    .unwrap();
+    let out = build(&config, &tmp.path().join("out"), &["--force"]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(out.stderr.contains("report.status"), "{}", out.stderr);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, text.replace("  status: final\n", "")).unwrap();
+    let text = text_of(&pdf_of(&build(
+        &config,
+        &tmp.path().join("out"),
+        &["--force"],
+    )));
+    assert!(text.contains("DRAFT"), "{text}");
+    assert!(text.contains("Approved by n/a"), "{text}");
+}
