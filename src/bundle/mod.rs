@@ -98,6 +98,8 @@ struct Facts<'a> {
     request_index: &'a [index::IndexRow],
     /// Every portfolio KPI's definition and formula, in the document's order.
     kpis: Vec<Definition>,
+    /// Where each KPI's target comes from: `policy.targets` or `default`.
+    target_set_in: std::collections::BTreeMap<&'static str, &'static str>,
     /// What the build cannot vouch for (after the KPI document's own limitations).
     limitations: &'a [String],
     /// The time-stamp authority that will stamp the signature (null: none).
@@ -238,6 +240,20 @@ impl<'a> Prepared<'a> {
                 .collect(),
             request_index: &self.request_index,
             kpis: Kpi::ALL.map(Kpi::describe).to_vec(),
+            target_set_in: Kpi::ALL
+                .into_iter()
+                .map(|k| {
+                    let configured = self.req.config.policy.configured_targets.contains(&k);
+                    (
+                        k.name(),
+                        if configured {
+                            "policy.targets"
+                        } else {
+                            "default"
+                        },
+                    )
+                })
+                .collect(),
             limitations: &self.limitations,
             tsa: self
                 .req

@@ -19,6 +19,8 @@ pub struct Policy {
     pub point_in_time: PointInTime,
     /// KPI → target: a minimum for ratios, a maximum for counts (`Kpi::direction`).
     pub targets: BTreeMap<Kpi, f64>,
+    /// The KPIs whose target `policy.targets` sets (or removes), as opposed to the default.
+    pub configured_targets: std::collections::BTreeSet<Kpi>,
 }
 
 /// What to do with a production version (or its source run) that MLflow says was created after
@@ -38,6 +40,7 @@ pub(super) fn resolve_policy(raw: RawPolicy) -> std::result::Result<Policy, (Str
         .into_iter()
         .filter_map(|k| k.default_target().map(|t| (k, t)))
         .collect();
+    let mut configured_targets = std::collections::BTreeSet::new();
     for (name, value) in raw.targets {
         let Some(kpi) = Kpi::from_name(&name) else {
             return Err((
@@ -45,6 +48,7 @@ pub(super) fn resolve_policy(raw: RawPolicy) -> std::result::Result<Policy, (Str
                 format!("unknown KPI `{name}`; known: {}", Kpi::names()),
             ));
         };
+        configured_targets.insert(kpi);
         match value {
             Some(v) if !v.is_finite() || v < 0.0 || (!kpi.is_count() && v > 1.0) => {
                 return Err((
@@ -92,6 +96,7 @@ pub(super) fn resolve_policy(raw: RawPolicy) -> std::result::Result<Policy, (Str
         logging_min_coverage: min_coverage,
         audit_max_age_days: raw.audit_max_age_days.unwrap_or(365),
         point_in_time: raw.point_in_time.unwrap_or(PointInTime::Warn),
+        configured_targets,
         targets,
     })
 }

@@ -383,3 +383,50 @@ fn sign_off_names_classification_on_every_page_and_a_final_needs_its_approver() 
     assert!(text.contains("DRAFT"), "{text}");
     assert!(text.contains("Approved by n/a"), "{text}");
 }
+
+#[test]
+fn methodology_defines_every_kpi_with_its_formula_and_where_its_target_was_set() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = build(
+        &repo().join("sample-evidence/dossier.yaml"),
+        tmp.path(),
+        &[],
+    );
+    let text = text_of(&pdf_of(&out)).replace('\n', " ");
+    let doc: serde_json::Value = serde_json::from_str(
+        &run(&[
+            "kpis",
+            "-c",
+            repo()
+                .join("sample-evidence/dossier.yaml")
+                .to_str()
+                .unwrap(),
+            "--format",
+            "json",
+        ])
+        .stdout,
+    )
+    .unwrap();
+    let names: Vec<&str> = doc["portfolio"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert!(names.len() >= 11, "{names:?}");
+    assert!(text.contains("Methodology and definitions"));
+    for name in &names {
+        let entry = format!("{} ({name}) — ", name.replace('_', " "));
+        assert!(text.contains(&entry), "no methodology entry for {name}");
+    }
+    assert_eq!(text.matches("Formula: ").count(), names.len());
+    // The sample sets every target in its config.
+    assert_eq!(text.matches("(set in policy.targets)").count(), names.len());
+    // A config without targets: every target is dossier's default.
+    let config = mlflow_config(tmp.path(), &fixture("mlflow/sqlite-3x/mlflow.db"), "");
+    let bare = text_of(&pdf_of(&build(&config, &tmp.path().join("bare"), &[]))).replace('\n', " ");
+    assert!(
+        bare.contains("Target: at least 85.0% (dossier\u{2019}s default)"),
+        "{bare}"
+    );
+}
