@@ -98,6 +98,8 @@ struct Facts<'a> {
     request_index: &'a [index::IndexRow],
     /// Every portfolio KPI's definition and formula, in the document's order.
     kpis: Vec<Definition>,
+    /// How each per-model inference figure is computed.
+    figures: &'static [crate::vocab::figure::Figure],
     /// Where each KPI's target comes from: `policy.targets` or `default`.
     target_set_in: std::collections::BTreeMap<&'static str, &'static str>,
     /// What the build cannot vouch for (after the KPI document's own limitations).
@@ -240,6 +242,7 @@ impl<'a> Prepared<'a> {
                 .collect(),
             request_index: &self.request_index,
             kpis: Kpi::ALL.map(Kpi::describe).to_vec(),
+            figures: &crate::vocab::figure::FIGURES,
             target_set_in: Kpi::ALL
                 .into_iter()
                 .map(|k| {

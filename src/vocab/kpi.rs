@@ -291,6 +291,7 @@ pub fn reference_markdown() -> String {
         "\nA ratio with an empty denominator is n/a (`null`), never 0 or 1; a target is met at \
          equality.\n",
     );
+    out.push_str(&super::figure::reference_markdown());
     out
 }
 

@@ -4,6 +4,7 @@
 //! reads or computes anything. It sits beside `config` at the head of the data flow so that every
 //! later stage may use it.
 
+pub mod figure;
 pub mod kpi;
 pub mod layout;
 

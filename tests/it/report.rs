@@ -420,6 +420,16 @@ fn methodology_defines_every_kpi_with_its_formula_and_where_its_target_was_set()
         assert!(text.contains(&entry), "no methodology entry for {name}");
     }
     assert_eq!(text.matches("Formula: ").count(), names.len());
+    // How the per-model figures are computed, from the same text as docs/kpis.md.
+    assert!(text.contains("Per-model inference figures"));
+    assert!(
+        text.contains("linear interpolation between the closest ranks"),
+        "{text}"
+    );
+    assert!(
+        text.contains("10 bins at the first window's deciles"),
+        "{text}"
+    );
     // The sample sets every target in its config.
     assert_eq!(text.matches("(set in policy.targets)").count(), names.len());
     // A config without targets: every target is dossier's default.
