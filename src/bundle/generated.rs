@@ -6,10 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use super::inputs::{sanitize, segment};
+use super::inputs::{Described, sanitize, segment};
 use super::tables;
 use crate::config::{Config, Scope};
-use crate::digest::sha256_file;
 use crate::error::{Error, Result};
 use crate::ingest::Evidence;
 pub use crate::ingest::mlflow::LINEAGE_FORMAT;
@@ -37,7 +36,7 @@ fn file(path: &str, bytes: Vec<u8>) -> Generated {
 /// The files generated from the document.
 pub fn generated_files(
     config: &Config,
-    evidence: &Evidence,
+    (evidence, described): (&Evidence, &[Described]),
     doc: &Document,
     kpis_json: &[u8],
 ) -> Result<Vec<Generated>> {
@@ -54,7 +53,7 @@ pub fn generated_files(
         file(layout::BASELINE_JSON, baseline.into_bytes()),
     ];
     if config.scope.is_scoped() || !config.bundle.include_stores {
-        files.extend(lineage_files(&config.scope, evidence, doc)?);
+        files.extend(lineage_files(&config.scope, (evidence, described), doc)?);
     }
     Ok(files)
 }
@@ -63,7 +62,11 @@ pub fn generated_files(
 /// says about it and the source runs of its versions, as `evidence/mlflow/lineage/<model>.json`
 /// (`LINEAGE_FORMAT`; dossier reads such a folder back as an MLflow source). `artifacts` says,
 /// per run, where this bundle keeps its model card, relative to the extract.
-fn lineage_files(scope: &Scope, evidence: &Evidence, doc: &Document) -> Result<Vec<Generated>> {
+fn lineage_files(
+    scope: &Scope,
+    (evidence, described): (&Evidence, &[Described]),
+    doc: &Document,
+) -> Result<Vec<Generated>> {
     #[derive(serde::Serialize)]
     struct Lineage<'a> {
         format: &'static str,
@@ -89,8 +92,12 @@ fn lineage_files(scope: &Scope, evidence: &Evidence, doc: &Document) -> Result<V
         if named.is_empty() {
             continue;
         }
+        // A SQLite store's hash, as sources.csv records it (hashed once, in described_stores).
         let sha256 = match store.kind {
-            StoreKind::Sqlite => Some(sha256_file(&store.path)?),
+            StoreKind::Sqlite => described
+                .iter()
+                .find(|d| store.metadata_files.first() == Some(&d.path))
+                .map(|d| d.sha256.clone()),
             _ => None,
         };
         for model in named {

@@ -151,8 +151,10 @@ fn json_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<(u6
 }
 
 fn csv_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<(u64, String)> {
+    // The header is read as a record of its own, so that every position the reader reports
+    // counts it (line 1).
     let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
+        .has_headers(false)
         .flexible(true)
         .from_reader(open_hashing(path)?);
     let fail = |e: csv::Error| Error::Logs {
@@ -160,7 +162,9 @@ fn csv_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<(u64
         line: e.position().map(|p| p.line()),
         message: format!("cannot re-read the CSV for its minimised extract: {e}"),
     };
-    let headers = reader.headers().map_err(fail)?.clone();
+    let mut headers = csv::StringRecord::new();
+    reader.read_record(&mut headers).map_err(fail)?;
+    let mut lines = LineCounter::open(path)?;
     let column = |p: &str| headers.iter().position(|h| h == p);
     let columns: Vec<(&str, Option<usize>)> = plan
         .canonical()
@@ -170,10 +174,13 @@ fn csv_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<(u64
     let mut record = csv::StringRecord::new();
     let mut row = 0u64;
     loop {
-        let line = reader.position().line();
         if !reader.read_record(&mut record).map_err(fail)? {
             break;
         }
+        let start = record.position().map_or(0, |p| p.byte());
+        let line = lines
+            .line_at(start)
+            .map_err(|e| Error::io("cannot read", path, e))?;
         if plan.keeps(row) {
             let found = |name: &str, _: &str| {
                 let (_, i) = columns.iter().find(|(n, _)| *n == name)?;
@@ -189,6 +196,45 @@ fn csv_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<(u64
         row += 1;
     }
     finish(reader.into_inner(), path)
+}
+
+/// The 1-based line a byte offset of a file lies on, for offsets given in increasing order. The
+/// csv crate's own line count lags a line after a CRLF (it takes the `\n` as the start of the
+/// next record), so lines are counted here from the bytes: a record whose reported start is the
+/// `\n` of a CRLF starts on the line after it.
+struct LineCounter {
+    raw: std::io::BufReader<std::fs::File>,
+    at: u64,
+    newlines: u64,
+}
+
+impl LineCounter {
+    fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+        Ok(LineCounter {
+            raw: std::io::BufReader::new(file),
+            at: 0,
+            newlines: 0,
+        })
+    }
+
+    fn line_at(&mut self, offset: u64) -> std::io::Result<u64> {
+        use std::io::Read;
+        let mut byte = [0u8; 1];
+        while self.at < offset {
+            if self.raw.read(&mut byte)? == 0 {
+                return Ok(self.newlines + 1);
+            }
+            self.at += 1;
+            self.newlines += u64::from(byte[0] == b'\n');
+        }
+        // The byte at `offset` itself: a CRLF's `\n` still belongs to the previous line.
+        if self.raw.read(&mut byte)? == 1 {
+            self.at += 1;
+            self.newlines += u64::from(byte[0] == b'\n');
+        }
+        Ok(self.newlines + 1)
+    }
 }
 
 /// Parquet has no lines: each record is named by its row (0-based, as the log stage counts).
@@ -262,5 +308,45 @@ fn as_text(c: &Column) -> PolarsResult<Column> {
             Ok(text.with_name(c.name().clone()).into_column())
         }
         _ => c.cast(&DataType::String),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `line` of each record of a minimised CSV extract of `text`.
+    fn lines_of(text: &[u8]) -> Vec<u64> {
+        let dir = tempfile::tempdir().unwrap();
+        let src = dir.path().join("in.csv");
+        std::fs::write(&src, text).unwrap();
+        let plan = Minimise {
+            format: LogFormat::Csv,
+            fields: FieldMap::default(),
+            rows: None,
+            bad_lines: Vec::new(),
+            redact: Vec::new(),
+            key: [0; 32],
+            shown: "in.csv".into(),
+        };
+        let ex = write(&src, &plan, dir.path()).unwrap();
+        std::fs::read_to_string(ex.file.path())
+            .unwrap()
+            .lines()
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["line"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn csv_records_name_the_line_they_start_on_with_lf_crlf_and_quoted_newlines() {
+        // Header line 1; records on lines 2, 3 (spanning 4) and 5 — counted by hand.
+        let lf = b"timestamp,model\n1,a\n2,\"b\nc\"\n3,d\n";
+        assert_eq!(lines_of(lf), [2, 3, 5]);
+        let crlf = b"timestamp,model\r\n1,a\r\n2,\"b\r\nc\"\r\n3,d\r\n";
+        assert_eq!(lines_of(crlf), [2, 3, 5]);
     }
 }

@@ -143,7 +143,10 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
         .into_iter()
         .collect();
     let kpis_json = output::json(req.doc)?.into_bytes();
-    let mut generated = generated::generated_files(req.config, req.evidence, req.doc, &kpis_json)?;
+    // Store files are hashed once: for sources.csv, and for the lineage extracts' store hash.
+    let described = inputs::described_stores(req.config, req.evidence)?;
+    let mut generated =
+        generated::generated_files(req.config, (req.evidence, &described), req.doc, &kpis_json)?;
     // A regulator request (a scope or a request id) gets an index of what each file evidences.
     let request_index = if req.config.scope.is_request() {
         let mut rows = index::request_index(req.config, req.evidence, req.doc, &inputs, &generated);
@@ -174,7 +177,6 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
     notices.extend(limitations.iter().cloned());
     let excerpts = inputs::cut_excerpts(&mut inputs, req.out_dir)?;
     let stamp = bag::zip_time(req.build_time)?;
-    let described = inputs::described_stores(req.config, req.evidence)?;
     let staged = stage::stage(
         (&name, &req.config.base_dir),
         req.out_dir,

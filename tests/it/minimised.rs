@@ -122,6 +122,30 @@ fn a_default_bundle_carries_extracts_not_stores_and_they_recompute_every_kpi() {
         }
     }
     assert!(records > 3000, "{records}");
+    // Each CSV record names the line of the original it came from (header = line 1).
+    let original =
+        std::fs::read_to_string(tmp.path().join("sample/logs/gateway/requests.csv")).unwrap();
+    let lines: Vec<&str> = original.lines().collect();
+    let extract = std::fs::read_to_string(
+        bag.join("data/evidence/logs/gateway/requests.csv.minimised.ndjson"),
+    )
+    .unwrap();
+    for rec in extract
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    {
+        let at = rec["line"].as_u64().unwrap() as usize;
+        let orig = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(lines[at - 1].as_bytes())
+            .records()
+            .next()
+            .unwrap()
+            .unwrap();
+        let field = |i: usize| Some(orig.get(i).unwrap()).filter(|v| !v.is_empty());
+        assert_eq!(rec["timestamp"].as_str(), field(0), "line {at}");
+        assert_eq!(rec["model"].as_str(), field(1), "line {at}");
+    }
 
     // Recompute from the bag alone: lineage as the MLflow source, the extracts as NDJSON with
     // each original source's success values, the bag's audits and exceptions.
