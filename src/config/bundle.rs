@@ -80,7 +80,8 @@ pub(super) fn resolve_bundle(
             return Err((
                 "bundle.redact".into(),
                 format!(
-                    "`{field}` is not a field of a minimised extract; it carries {}",
+                    "`{field}` cannot be redacted (the timestamp and the model key every KPI); \
+                     redactable: {}",
                     REDACTABLE.join(", ")
                 ),
             ));

@@ -295,4 +295,13 @@ fn redacted_fields_are_keyed_hashes_and_need_minimised_extracts() {
     let out = kpis_json(&config);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("bundle.redact"), "{}", out.stderr);
+    // Every KPI is keyed on the timestamp and the model: neither can be redacted.
+    std::fs::write(&config, format!("{text}bundle:\n  redact: [timestamp]\n")).unwrap();
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("`timestamp` cannot be redacted"),
+        "{}",
+        out.stderr
+    );
 }
