@@ -20,6 +20,7 @@ mod stage;
 mod tables;
 mod writer;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -93,7 +94,12 @@ struct Facts<'a> {
     version: &'static str,
     fingerprint: Option<&'a str>,
     evidence: Vec<stage::Indexed>,
-    sources: Vec<Source>,
+    sources: Vec<stage::SourceRow>,
+    /// Every path the KPI document names → how the report shows it and its bundle path.
+    paths: BTreeMap<String, stage::Location>,
+    /// Registered model → the bundle path of the file that evidences its registry facts (its
+    /// lineage extract, or the store the bag carries).
+    lineage: BTreeMap<String, String>,
     /// Regulator requests only (a scope or a request id); empty otherwise.
     request_index: &'a [index::IndexRow],
     /// Every portfolio KPI's definition and formula, in the document's order.
@@ -108,13 +114,6 @@ struct Facts<'a> {
     tsa: Option<&'a str>,
     /// Sign-off and document control from `report:`.
     document: &'a crate::config::DocumentControl,
-}
-
-#[derive(Serialize)]
-struct Source {
-    role: InputRole,
-    original_path: String,
-    sha256: String,
 }
 
 /// The zip and PDF a build writes.
@@ -232,16 +231,9 @@ impl<'a> Prepared<'a> {
             version: env!("CARGO_PKG_VERSION"),
             fingerprint: self.req.fingerprint.as_deref(),
             evidence: self.staged.evidence_index(),
-            sources: self
-                .staged
-                .sources()
-                .into_iter()
-                .map(|(role, original_path, sha256)| Source {
-                    role,
-                    original_path,
-                    sha256,
-                })
-                .collect(),
+            sources: self.staged.sources(),
+            paths: self.locations(),
+            lineage: self.lineage(),
             request_index: &self.request_index,
             kpis: Kpi::ALL.map(Kpi::describe).to_vec(),
             figures: &crate::vocab::figure::FIGURES,
@@ -271,6 +263,59 @@ impl<'a> Prepared<'a> {
         };
         serde_json::to_vec_pretty(&facts)
             .map_err(|e| Error::Internal(format!("cannot serialise bundle facts: {e}")))
+    }
+
+    /// `Staged::locations`, with the paths the document names that are not inputs: audit
+    /// evidence as the audit wrote it (relative to the config folder), stores and artifact
+    /// folders.
+    fn locations(&self) -> BTreeMap<String, stage::Location> {
+        let mut paths = self.staged.locations();
+        let config = self.req.config;
+        let doc = self.req.doc;
+        let written = doc
+            .audits
+            .iter()
+            .flat_map(|a| &a.controls)
+            .flat_map(|c| &c.evidence);
+        for item in written {
+            let full = config.base_dir.join(item).display().to_string();
+            let bundle = paths.get(&full).and_then(|l| l.bundle.clone());
+            let shown = item.clone();
+            paths.insert(item.clone(), stage::Location { shown, bundle });
+        }
+        let folders = doc
+            .models
+            .iter()
+            .flat_map(|m| [Some(m.store.as_str()), m.artifact_dir.as_deref()])
+            .flatten()
+            .chain(doc.mlflow_sources.iter().map(|s| s.path.as_str()));
+        for folder in folders {
+            paths
+                .entry(folder.to_string())
+                .or_insert_with(|| stage::Location {
+                    shown: config.shown(Path::new(folder)),
+                    bundle: None,
+                });
+        }
+        paths
+    }
+
+    /// Each registered model's registry evidence in the bag: its lineage extract, else (a
+    /// whole-store build) the store's file.
+    fn lineage(&self) -> BTreeMap<String, String> {
+        let extracts = self.staged.generated.iter().filter_map(|g| {
+            let model = g.system.clone()?;
+            Some((model, format!("{}{}", layout::DATA, g.dest)))
+        });
+        let mut out: BTreeMap<String, String> = extracts.collect();
+        let paths = self.staged.locations();
+        for m in &self.req.doc.models {
+            let carried = paths.get(&m.store).and_then(|l| l.bundle.clone());
+            if let (false, Some(store)) = (out.contains_key(&m.name), carried) {
+                out.insert(m.name.clone(), store);
+            }
+        }
+        out
     }
 
     /// Phase three: every manifest line and the tag manifest, with the report in the payload.

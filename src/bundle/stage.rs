@@ -19,7 +19,7 @@ use crate::config::shown_under;
 use crate::digest::{CopyError, copy_hashing, sha256_hex};
 use crate::error::{Error, Result};
 use crate::fsio::{KeyScanner, open_regular};
-use crate::vocab::{InputRole, layout};
+use crate::vocab::layout;
 
 /// One payload file in the evidence index.
 #[derive(Debug, Clone, Serialize)]
@@ -192,23 +192,29 @@ impl Staged {
         out
     }
 
-    /// The chain of custody: each input's role, original path and hash (an excerpt's original).
-    pub fn sources(&self) -> Vec<(InputRole, String, String)> {
-        self.inputs
-            .iter()
-            .map(|i| match &i.origin {
-                Some(o) => (i.role, shown_under(&self.base, &o.path), o.sha256.clone()),
-                None => (
-                    i.role,
-                    shown_under(&self.base, &i.source),
-                    self.hash_of(&i.dest),
-                ),
+    /// The chain of custody, sorted by bundle path: each input's role, original path (shown
+    /// relative to the config folder), bundle path, size, mtime and hash (an excerpt's original).
+    pub fn sources(&self) -> Vec<SourceRow> {
+        source_rows(self, &self.staged)
+    }
+
+    /// Every input path as the KPI document spells it → where the report shows it and, when the
+    /// bag carries it, its bundle path.
+    pub fn locations(&self) -> BTreeMap<String, Location> {
+        let carried = self.inputs.iter().map(|i| {
+            let path = i.origin.as_ref().map_or(&i.source, |o| &o.path);
+            (path, Some(format!("{}{}", layout::DATA, i.dest)))
+        });
+        let described = self.described.iter().map(|d| {
+            let bundle = (!d.bundle_path.is_empty()).then(|| d.bundle_path.clone());
+            (&d.path, bundle)
+        });
+        carried
+            .chain(described)
+            .map(|(path, bundle)| {
+                let shown = shown_under(&self.base, path);
+                (path.display().to_string(), Location { shown, bundle })
             })
-            .chain(
-                self.described
-                    .iter()
-                    .map(|d| (d.role, shown_under(&self.base, &d.path), d.sha256.clone())),
-            )
             .collect()
     }
 
@@ -280,8 +286,9 @@ fn copy_input<W: Write + Seek>(input: &Input, zip: &mut OpenZip<W>) -> Result<St
     Ok(hash)
 }
 
+/// One row of `data/sources.csv` (and of the report's sources register).
 #[derive(Serialize, Default)]
-struct SourceRow {
+pub struct SourceRow {
     role: &'static str,
     original_path: String,
     bundle_path: String,
@@ -290,12 +297,29 @@ struct SourceRow {
     sha256: String,
 }
 
-/// `data/sources.csv`, sorted by bundle path. An excerpt is described by the file it was cut
-/// from; the manifest has the excerpt's own hash.
+/// Where the report shows a path, and the bag's copy of it.
+#[derive(Serialize, Debug, Clone)]
+pub struct Location {
+    /// Relative to the config folder; absolute only outside it.
+    pub shown: String,
+    /// `data/…`; null when the bag does not carry the file.
+    pub bundle: Option<String>,
+}
+
+/// `data/sources.csv`, sorted by bundle path.
 fn sources_csv(
     staged: &Staged,
     hashes: &BTreeMap<String, (String, (usize, usize))>,
 ) -> Result<Vec<u8>> {
+    write_csv(&source_rows(staged, hashes), layout::SOURCES)
+}
+
+/// The rows of `sources.csv`. An excerpt is described by the file it was cut from; the
+/// manifest has the excerpt's own hash.
+fn source_rows(
+    staged: &Staged,
+    hashes: &BTreeMap<String, (String, (usize, usize))>,
+) -> Vec<SourceRow> {
     let mut sorted: Vec<&Input> = staged.inputs.iter().collect();
     sorted.sort_by(|a, b| a.dest.cmp(&b.dest));
     let mut rows: Vec<SourceRow> = sorted
@@ -330,12 +354,13 @@ fn sources_csv(
     rows.sort_by(|a, b| {
         (&a.bundle_path, &a.original_path).cmp(&(&b.bundle_path, &b.original_path))
     });
-    write_csv(&rows, layout::SOURCES)
+    rows
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::vocab::InputRole;
 
     #[test]
     fn partition_balances_sizes_and_keeps_every_input_once() {

@@ -27,6 +27,11 @@ pub struct AuditOut {
     pub controls: Vec<ControlOut>,
     /// Older audits of the same system and framework, ignored in favour of this one.
     pub superseded: Vec<String>,
+    /// Days from `assessed_on` to `as_of` (an added key).
+    pub age_days: i64,
+    /// Older than `policy.audit_max_age_days` at `as_of`: it no longer counts for
+    /// `audit_coverage` (an added key).
+    pub stale: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -49,7 +54,7 @@ pub struct ControlOut {
 /// framework, with every control of its framework.
 pub fn latest(
     audits: &[Audit],
-    as_of: NaiveDate,
+    (as_of, max_age_days): (NaiveDate, u32),
     warnings: &mut Vec<String>,
 ) -> Result<Vec<AuditOut>> {
     let mut groups: BTreeMap<(&str, &str), Vec<&Audit>> = BTreeMap::new();
@@ -92,8 +97,11 @@ pub fn latest(
             .iter()
             .map(|a| format!("{} ({})", a.assessed_on, a.file.display()))
             .collect();
+        let age_days = (as_of - newest.assessed_on).num_days();
         out.push(AuditOut {
             superseded,
+            age_days,
+            stale: age_days > i64::from(max_age_days),
             ..score(newest)
         });
     }
@@ -142,6 +150,8 @@ fn score(audit: &Audit) -> AuditOut {
         pass_score: pass,
         controls,
         superseded: Vec::new(),
+        age_days: 0,
+        stale: false,
     }
 }
 
@@ -242,9 +252,11 @@ mod tests {
         );
         let future = audit("triage", "2026-11-01", &[("IR-01", Some(3.0), Assessed)]);
         let mut w = Vec::new();
-        let out = latest(&[new, old, future], day("2026-10-01"), &mut w).unwrap();
+        let out = latest(&[new, old, future], (day("2026-10-01"), 365), &mut w).unwrap();
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].assessed_on, "2026-09-12");
+        // 12 → 30 September is 18 days, and 1 October one more.
+        assert_eq!((out[0].age_days, out[0].stale), (19, false));
         assert_eq!(out[0].superseded.len(), 1);
         assert_eq!(w.len(), 1, "the future audit is left out with a warning");
         let statuses: Vec<&str> = out[0].controls.iter().map(|c| c.status.as_str()).collect();
@@ -264,11 +276,27 @@ mod tests {
     }
 
     #[test]
+    fn an_audit_older_than_the_maximum_age_is_stale() {
+        let a = audit("s", "2025-09-30", &[]);
+        let at = |max| {
+            latest(
+                std::slice::from_ref(&a),
+                (day("2026-10-01"), max),
+                &mut Vec::new(),
+            )
+        };
+        // 2025-09-30 → 2026-10-01 is 366 days: stale at 365, not at 366.
+        assert_eq!(at(365).unwrap()[0].age_days, 366);
+        assert!(at(365).unwrap()[0].stale);
+        assert!(!at(366).unwrap()[0].stale);
+    }
+
+    #[test]
     fn same_day_twin_audits_are_an_error() {
         let a = audit("s", "2026-09-12", &[]);
         let mut b = audit("s", "2026-09-12", &[]);
         b.file = PathBuf::from("other.csv");
-        let err = latest(&[a, b], day("2026-10-01"), &mut Vec::new()).unwrap_err();
+        let err = latest(&[a, b], (day("2026-10-01"), 365), &mut Vec::new()).unwrap_err();
         assert!(err.to_string().contains("twice on 2026-09-12"), "{err}");
     }
 

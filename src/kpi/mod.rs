@@ -93,7 +93,11 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
     }
     warnings.extend(notes.iter().map(|n| n.text.clone()));
     let limitations = limitations(config, evidence, notes);
-    let mut audits = audits::latest(&evidence.audits, config.as_of, &mut warnings)?;
+    let mut audits = audits::latest(
+        &evidence.audits,
+        (config.as_of, config.policy.audit_max_age_days),
+        &mut warnings,
+    )?;
     let mut exceptions: Vec<exceptions::ExceptionOut> = evidence
         .exceptions
         .iter()
