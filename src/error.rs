@@ -79,7 +79,7 @@ pub enum Error {
         message: String,
     },
 
-    /// The exceptions register is invalid.
+    /// The exceptions register or the management-response register is invalid.
     #[error("{}{}: {message}", path.display(), at_suffix(at))]
     Exceptions {
         path: PathBuf,

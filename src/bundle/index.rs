@@ -66,6 +66,12 @@ pub fn request_index(
                 "configuration",
                 "the build's config".into(),
             ),
+            InputRole::Responses => row(
+                &input.dest,
+                &scope,
+                "remediation tracking",
+                "management responses to remediation items".into(),
+            ),
             InputRole::Mlflow => row(
                 &input.dest,
                 &scope,

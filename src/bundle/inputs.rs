@@ -333,6 +333,16 @@ pub fn collect_inputs(
                 None,
             )?;
         }
+        // The responses name items of every system; a scoped bundle's remediation.csv carries
+        // its own systems' responses.
+        if let Some(file) = &config.responses {
+            add(
+                InputRole::Responses,
+                file.clone(),
+                evidence_dest(&base, file)?,
+                None,
+            )?;
+        }
     }
     found
         .into_iter()

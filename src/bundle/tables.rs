@@ -143,9 +143,15 @@ struct RemediationRow {
     blast_radius: String,
     fix_days: String,
     owner: String,
+    due_on: String,
+    due_basis: String,
+    status: String,
+    response: String,
+    responder: String,
+    target_date: String,
 }
 
-/// `data/audits/remediation.csv`: the ranked plan.
+/// `data/audits/remediation.csv`: the ranked plan, with due dates and management responses.
 pub fn remediation_csv(doc: &Document) -> Result<Vec<u8>> {
     let rows: Vec<RemediationRow> = doc
         .remediation
@@ -160,6 +166,12 @@ pub fn remediation_csv(doc: &Document) -> Result<Vec<u8>> {
             blast_radius: label(&i.blast_radius),
             fix_days: opt(i.fix_days),
             owner: i.owner.clone().unwrap_or_default(),
+            due_on: i.tracking.due_on.clone().unwrap_or_default(),
+            due_basis: i.tracking.due_basis.clone().unwrap_or_default(),
+            status: label(&Some(i.tracking.status)),
+            response: i.tracking.response.clone().unwrap_or_default(),
+            responder: i.tracking.responder.clone().unwrap_or_default(),
+            target_date: i.tracking.target_date.clone().unwrap_or_default(),
         })
         .collect();
     write_csv(&rows, "remediation.csv")

@@ -61,6 +61,8 @@ pub struct Config {
     pub audits: Vec<String>,
     /// Absolute glob patterns.
     pub exceptions: Vec<String>,
+    /// The management-response register (`sources.responses`), absolute.
+    pub responses: Option<PathBuf>,
     pub policy: Policy,
     /// What the bundle carries of the sources (`bundle:`).
     pub bundle: BundlePolicy,
@@ -353,6 +355,7 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
         logs,
         audits: globs(&sources.audits),
         exceptions: globs(&sources.exceptions),
+        responses: sources.responses.as_deref().map(join),
         policy,
         bundle: resolve_bundle(raw.bundle).map_err(|(key, m)| invalid(&key, m))?,
         signing_key: raw.signing.key.as_deref().map(join),

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use super::raw::RawPolicy;
-use crate::vocab::Kpi;
+use crate::vocab::{Kpi, Severity};
 
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -14,9 +14,14 @@ pub struct Policy {
     pub model_card_artifacts: Vec<String>,
     pub evaluation_metrics: Vec<String>,
     pub approval_tag: String,
+    /// The registered-model (or version) tag naming the model's owner (`policy.owner_tag`).
+    pub owner_tag: String,
     pub logging_min_coverage: f64,
     pub audit_max_age_days: u32,
     pub point_in_time: PointInTime,
+    /// Days to fix a finding of each severity when its audit gives no `fix_days`
+    /// (`policy.remediation_due_days`; defaults critical 14, high 30, medium 90, low 180).
+    pub remediation_due_days: BTreeMap<Severity, u32>,
     /// KPI → target: a minimum for ratios, a maximum for counts (`Kpi::direction`).
     pub targets: BTreeMap<Kpi, f64>,
     /// The KPIs whose target `policy.targets` sets (or removes), as opposed to the default.
@@ -32,6 +37,18 @@ pub enum PointInTime {
     Warn,
     /// Leave it out; the next candidate created on or before `as_of` applies.
     Strict,
+}
+
+/// The defaults, each replaced by the config's value where it gives one.
+fn due_days(configured: BTreeMap<Severity, u32>) -> BTreeMap<Severity, u32> {
+    let mut days = BTreeMap::from([
+        (Severity::Critical, 14),
+        (Severity::High, 30),
+        (Severity::Medium, 90),
+        (Severity::Low, 180),
+    ]);
+    days.extend(configured);
+    days
 }
 
 pub(super) fn resolve_policy(raw: RawPolicy) -> std::result::Result<Policy, (String, String)> {
@@ -93,9 +110,11 @@ pub(super) fn resolve_policy(raw: RawPolicy) -> std::result::Result<Policy, (Str
             ])
         }),
         approval_tag: raw.approval_tag.unwrap_or_else(|| "approved_by".into()),
+        owner_tag: raw.owner_tag.unwrap_or_else(|| "owner".into()),
         logging_min_coverage: min_coverage,
         audit_max_age_days: raw.audit_max_age_days.unwrap_or(365),
         point_in_time: raw.point_in_time.unwrap_or(PointInTime::Warn),
+        remediation_due_days: due_days(raw.remediation_due_days),
         configured_targets,
         targets,
     })

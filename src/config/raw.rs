@@ -66,6 +66,7 @@ pub(super) struct RawSources {
     pub(super) audits: Vec<String>,
     #[serde(default)]
     pub(super) exceptions: Vec<String>,
+    pub(super) responses: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -93,9 +94,12 @@ pub(super) struct RawPolicy {
     pub(super) model_card_artifacts: Option<Vec<String>>,
     pub(super) evaluation_metrics: Option<Vec<String>>,
     pub(super) approval_tag: Option<String>,
+    pub(super) owner_tag: Option<String>,
     pub(super) logging_min_coverage: Option<f64>,
     pub(super) audit_max_age_days: Option<u32>,
     pub(super) point_in_time: Option<super::PointInTime>,
+    #[serde(default)]
+    pub(super) remediation_due_days: BTreeMap<crate::vocab::Severity, u32>,
     /// A `null` value removes a default target.
     #[serde(default)]
     pub(super) targets: BTreeMap<String, Option<f64>>,

@@ -6,6 +6,7 @@ pub mod audits;
 pub mod exceptions;
 pub mod logs;
 pub mod mlflow;
+pub mod responses;
 
 use std::path::PathBuf;
 
@@ -18,6 +19,8 @@ pub struct Evidence {
     pub audits: Vec<audits::Audit>,
     pub exceptions: Vec<exceptions::Exception>,
     pub logs: logs::LogData,
+    /// The management responses to remediation items (`sources.responses`).
+    pub responses: Vec<responses::Response>,
     /// Problems that did not stop ingestion; each names its file.
     pub warnings: Vec<String>,
 }
@@ -35,7 +38,12 @@ pub fn ingest(config: &Config) -> Result<Evidence> {
     let audits = audits::read_all(config, &mut warnings)?;
     let exceptions = exceptions::read_all(config, &mut warnings)?;
     let logs = logs::read_all(config, &mut warnings)?;
+    let responses = match &config.responses {
+        Some(path) => responses::read(path)?,
+        None => Vec::new(),
+    };
     Ok(Evidence {
+        responses,
         stores,
         audits,
         exceptions,

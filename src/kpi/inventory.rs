@@ -27,6 +27,9 @@ pub struct ModelKpis {
     /// How production was decided: `alias:<name>` or `stage:Production`.
     pub production_via: Option<String>,
     pub risk_tier: RiskTier,
+    /// The registered model's `policy.owner_tag` value (the version's, if the model has none):
+    /// who its remediation items go to (an added key).
+    pub owner: Option<String>,
     pub source_run: Option<String>,
     /// The MLflow source the model was read from, as configured.
     pub store: String,
@@ -114,6 +117,7 @@ fn assess(
     let mut kpis = ModelKpis {
         risk_tier: RiskTier::from_tag(model.tags.get(&policy.risk_tier_tag).map(String::as_str)),
         store: store.path.display().to_string(),
+        owner: model.tags.get(&policy.owner_tag).cloned(),
         ..ModelKpis::named(&model.name)
     };
     let candidate = production_version(
@@ -130,6 +134,9 @@ fn assess(
     kpis.version = Some(version.version.clone());
     kpis.production_via = Some(via);
     kpis.approved_by = version.tags.get(&policy.approval_tag).cloned();
+    if kpis.owner.is_none() {
+        kpis.owner = version.tags.get(&policy.owner_tag).cloned();
+    }
     kpis.has_approval = Some(kpis.approved_by.is_some());
     kpis.source_run = version.run_id.clone();
 

@@ -13,6 +13,7 @@ pub mod operations;
 mod portfolio;
 pub mod production;
 pub mod remediation;
+pub mod tracking;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -39,6 +40,9 @@ pub struct Document {
     pub audits: Vec<audits::AuditOut>,
     pub exceptions: Vec<exceptions::ExceptionOut>,
     pub remediation: Vec<remediation::Item>,
+    /// Responses of the management-response register whose item this build no longer finds
+    /// ("closed since the last report"; an added key).
+    pub remediation_closed: Vec<tracking::Closed>,
     /// Log records of model names no store registers.
     pub unknown_models_in_logs: Vec<operations::UnknownModel>,
     /// Log records rejected, per file and reason.
@@ -154,12 +158,19 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
     };
     let portfolio_all = portfolio(&all, config);
     let portfolio_high = portfolio(&high_slice, config);
-    let remediation = remediation::build(
+    let mut remediation = remediation::build(
         &models,
         &audits,
         &exceptions,
         logs_configured.then_some(config.policy.logging_min_coverage),
     );
+    let (remediation_closed, tracked) = tracking::track(
+        &mut remediation,
+        (config.as_of, &config.policy.remediation_due_days),
+        &evidence.responses,
+        &config.scope,
+    );
+    warnings.extend(tracked);
     let (start, end) = (
         config.period.start.to_string(),
         config.period.end.to_string(),
@@ -206,6 +217,7 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
         audits,
         exceptions,
         remediation,
+        remediation_closed,
         unknown_models_in_logs,
         rejected: evidence.logs.rejected.clone(),
         log_files: evidence.logs.accounts(),

@@ -24,6 +24,9 @@ pub struct Item {
     pub blast_radius: Option<BlastRadius>,
     pub fix_days: Option<u32>,
     pub owner: Option<String>,
+    /// Due date, status and management response (`kpi::tracking`); added keys.
+    #[serde(flatten)]
+    pub tracking: super::tracking::Tracking,
 }
 
 /// A production model's `has_*` facts: the field (the item's source), what a missing one means,
@@ -89,6 +92,7 @@ pub fn build(
                 blast_radius: c.blast_radius,
                 fix_days: c.fix_days,
                 owner: c.owner.clone(),
+                tracking: Default::default(),
             });
         }
     }
@@ -108,7 +112,8 @@ pub fn build(
                     severity: Some(m.risk_tier.severity()),
                     blast_radius: Some(m.risk_tier.blast_radius()),
                     fix_days: None,
-                    owner: None,
+                    owner: m.owner.clone(),
+                    tracking: Default::default(),
                 });
             }
         }
@@ -134,7 +139,14 @@ pub fn build(
                 model.map_or(BlastRadius::Organisation, |m| m.risk_tier.blast_radius()),
             ),
             fix_days: None,
-            owner: None,
+            // The system's owner closes it; without one, whoever approved the exception.
+            owner: Some(
+                model
+                    .and_then(|m| m.owner.clone())
+                    .unwrap_or_else(|| e.approved_by.clone()),
+            )
+            .filter(|o| !o.is_empty()),
+            tracking: Default::default(),
         });
     }
     sort(&mut items);
@@ -152,7 +164,8 @@ fn log_findings(m: &ModelKpis, logging_min: Option<f64>) -> Vec<Item> {
         severity: Some(m.risk_tier.severity()),
         blast_radius: Some(m.risk_tier.blast_radius()),
         fix_days: None,
-        owner: None,
+        owner: m.owner.clone(),
+        tracking: Default::default(),
     };
     let mut out = Vec::new();
     if let (Some(min), Some(coverage)) = (logging_min, m.logging_coverage)
@@ -222,6 +235,7 @@ mod tests {
             blast_radius: b,
             fix_days: d,
             owner: None,
+            tracking: Default::default(),
         }
     }
 

@@ -43,6 +43,18 @@ pub enum Severity {
     Low,
 }
 
+/// Where management says a remediation item stands (`sources.responses`); `open` when the
+/// register does not name the item.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseStatus {
+    #[default]
+    Open,
+    InProgress,
+    RiskAccepted,
+    Closed,
+}
+
 /// Who a finding can hurt; the order of the variants is the remediation order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -145,6 +157,7 @@ pub enum InputRole {
     Exceptions,
     LogExtract,
     LogExcerpt,
+    Responses,
 }
 
 impl InputRole {
@@ -159,6 +172,7 @@ impl InputRole {
             InputRole::Exceptions => "exceptions",
             InputRole::LogExtract => "log-extract",
             InputRole::LogExcerpt => "log-excerpt",
+            InputRole::Responses => "responses",
         }
     }
 }
