@@ -241,6 +241,8 @@ pub struct BagInfo<'a> {
     pub oxum: (u64, usize),
     pub fingerprint: Option<&'a str>,
     pub build_time: DateTime<Utc>,
+    /// Seconds from the start of the build until every input was read, computed and hashed.
+    pub retrieval_seconds: Option<f64>,
 }
 
 pub fn bag_info(info: &BagInfo<'_>) -> Result<Vec<u8>> {
@@ -253,7 +255,8 @@ pub fn bag_info(info: &BagInfo<'_>) -> Result<Vec<u8>> {
         {% if request_id %}External-Identifier: {{ request_id }}\n{% endif %}\
         Internal-Sender-Identifier: {{ name }}\n\
         Internal-Sender-Description: {{ title }}; period {{ start }} to {{ end }}; as of {{ as_of }}; scope: {{ scope }}\n\
-        {% if fingerprint %}Signer-Key-Fingerprint: sha256:{{ fingerprint }}\n{% endif %}";
+        {% if fingerprint %}Signer-Key-Fingerprint: sha256:{{ fingerprint }}\n{% endif %}\
+        {% if retrieval %}Evidence-Retrieval-Seconds: {{ retrieval }}\n{% endif %}";
     let mut env = minijinja::Environment::new();
     env.set_keep_trailing_newline(true);
     let text = env
@@ -273,6 +276,7 @@ pub fn bag_info(info: &BagInfo<'_>) -> Result<Vec<u8>> {
                 as_of => config.as_of.to_string(),
                 scope => one_line(&scope),
                 fingerprint => info.fingerprint,
+                retrieval => info.retrieval_seconds.map(|s| format!("{s:.2}")),
             },
         )
         .map_err(|e| Error::Internal(format!("cannot render {}: {e}", layout::BAG_INFO)))?;

@@ -84,6 +84,9 @@ pub struct Prepared<'a> {
     pub notices: Vec<String>,
     /// What the build itself cannot vouch for (a backdated build time), for the report.
     limitations: Vec<String>,
+    /// How long retrieving the evidence took (`record_retrieval`); `None` in a reproducible
+    /// build, whose bytes may not depend on the clock.
+    retrieval_seconds: Option<f64>,
 }
 
 /// What the report template receives about the bundle, as `/bundle.json` (docs/report-data.md).
@@ -114,6 +117,8 @@ struct Facts<'a> {
     tsa: Option<&'a str>,
     /// Sign-off and document control from `report:`.
     document: &'a crate::config::DocumentControl,
+    /// Evidence-retrieval time in seconds; null in a reproducible build.
+    retrieval_seconds: Option<f64>,
 }
 
 /// The zip and PDF a build writes.
@@ -192,6 +197,7 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
         request_index,
         notices,
         limitations,
+        retrieval_seconds: None,
     })
 }
 
@@ -218,6 +224,12 @@ fn backdating(req: &Request<'_>, inputs: &[inputs::Input]) -> Option<String> {
 }
 
 impl<'a> Prepared<'a> {
+    /// Record the evidence-retrieval time (config read, evidence ingested, KPIs computed, inputs
+    /// copied and hashed) for the report and `bag-info.txt`.
+    pub fn record_retrieval(&mut self, elapsed: std::time::Duration) {
+        self.retrieval_seconds = Some(elapsed.as_secs_f64());
+    }
+
     /// The KPI document exactly as stored in the bundle.
     pub fn kpis_json(&self) -> &[u8] {
         &self.kpis_json
@@ -260,6 +272,7 @@ impl<'a> Prepared<'a> {
                 .filter(|_| self.req.trusted_time)
                 .map(|t| t.url.as_str()),
             document: &self.req.config.control,
+            retrieval_seconds: self.retrieval_seconds,
         };
         serde_json::to_vec_pretty(&facts)
             .map_err(|e| Error::Internal(format!("cannot serialise bundle facts: {e}")))
@@ -327,6 +340,7 @@ impl<'a> Prepared<'a> {
             oxum,
             fingerprint: self.req.fingerprint.as_deref(),
             build_time: self.req.build_time,
+            retrieval_seconds: self.retrieval_seconds,
         })?;
         Ok(Ready {
             req: self.req,

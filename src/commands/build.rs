@@ -14,6 +14,7 @@ use crate::tsa;
 use crate::ui::{Out, Ui};
 
 pub fn run(args: BuildArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
+    let started = std::time::Instant::now();
     let overrides = Overrides {
         tsa_url: args.tsa_url.clone(),
         no_tsa: args.no_tsa,
@@ -44,7 +45,11 @@ pub fn run(args: BuildArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
         force: args.force,
         build_time: config.build_time,
     };
-    let staged = bundle::stage(&request)?;
+    let mut staged = bundle::stage(&request)?;
+    // A reproducible build (--timestamp, SOURCE_DATE_EPOCH) leaves the clock out of its bytes.
+    if overrides.build_time.is_none() {
+        staged.record_retrieval(started.elapsed());
+    }
     for notice in &staged.notices {
         ui.warn(notice);
     }

@@ -15,12 +15,14 @@ mod values;
 
 mod bundle;
 mod policy;
+mod thresholds;
 
 pub use bundle::{BundlePolicy, LogExtracts, REDACTABLE, Tsa};
 use bundle::{resolve_bundle, resolve_tsa};
 use policy::resolve_policy;
 pub use policy::{PointInTime, Policy};
 use raw::{RawConfig, parse};
+pub use thresholds::{Limits, Thresholds};
 use values::{checked_period, now};
 pub use values::{parse_date, parse_epoch, parse_period, parse_timestamp};
 
@@ -404,7 +406,7 @@ mod tests {
             ["champion", "production", "prod"]
         );
         assert_eq!(c.policy.targets[&Kpi::AuditCoverage], 1.0);
-        assert_eq!(c.policy.targets.len(), 7);
+        assert_eq!(c.policy.targets.len(), 8); // SPEC §2's seven and drift_monitoring_coverage
         assert_eq!(c.template, Template::Default);
     }
 

@@ -22,6 +22,8 @@ pub struct Policy {
     /// Days to fix a finding of each severity when its audit gives no `fix_days`
     /// (`policy.remediation_due_days`; defaults critical 14, high 30, medium 90, low 180).
     pub remediation_due_days: BTreeMap<Severity, u32>,
+    /// Operational limits whose breach is a remediation item (`policy.thresholds`).
+    pub thresholds: super::thresholds::Thresholds,
     /// KPI → target: a minimum for ratios, a maximum for counts (`Kpi::direction`).
     pub targets: BTreeMap<Kpi, f64>,
     /// The KPIs whose target `policy.targets` sets (or removes), as opposed to the default.
@@ -115,6 +117,7 @@ pub(super) fn resolve_policy(raw: RawPolicy) -> std::result::Result<Policy, (Str
         audit_max_age_days: raw.audit_max_age_days.unwrap_or(365),
         point_in_time: raw.point_in_time.unwrap_or(PointInTime::Warn),
         remediation_due_days: due_days(raw.remediation_due_days),
+        thresholds: super::thresholds::resolve_thresholds(raw.thresholds)?,
         configured_targets,
         targets,
     })

@@ -103,6 +103,28 @@ pub(super) struct RawPolicy {
     /// A `null` value removes a default target.
     #[serde(default)]
     pub(super) targets: BTreeMap<String, Option<f64>>,
+    #[serde(default)]
+    pub(super) thresholds: RawThresholds,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawThresholds {
+    pub(super) score_psi: Option<f64>,
+    pub(super) error_rate: Option<f64>,
+    pub(super) latency_p99_ms: Option<f64>,
+    #[serde(default)]
+    pub(super) tiers: BTreeMap<String, RawLimits>,
+    #[serde(default)]
+    pub(super) models: BTreeMap<String, RawLimits>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLimits {
+    pub(super) score_psi: Option<f64>,
+    pub(super) error_rate: Option<f64>,
+    pub(super) latency_p99_ms: Option<f64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

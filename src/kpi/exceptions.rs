@@ -25,6 +25,9 @@ pub struct ExceptionOut {
     pub adherent: Option<bool>,
     /// Open on the as-of date: status open, or closed/renewed only after it.
     pub open_at_as_of: bool,
+    /// Days the exception ran past its expiry unclosed (an added key): to as_of while still open,
+    /// to `closed_on` when closed late, 0 when closed in time; `null` when not expired.
+    pub days_overdue: Option<i64>,
     pub file: String,
     pub row: usize,
 }
@@ -37,7 +40,15 @@ pub fn assess(e: &Exception, as_of: NaiveDate) -> ExceptionOut {
         ExceptionStatus::Open => true,
         _ => e.closed_on.is_some_and(|d| d > as_of),
     };
+    let overdue_until = if open_at_as_of {
+        Some(as_of)
+    } else {
+        e.closed_on
+    };
+    let days_overdue =
+        expired.then(|| overdue_until.map_or(0, |d| (d - e.expires_on).num_days().max(0)));
     ExceptionOut {
+        days_overdue,
         id: e.id.clone(),
         system: e.system.clone(),
         control: e.control.clone(),
@@ -133,6 +144,13 @@ mod tests {
                 None,
                 Some(false)
             ]
+        );
+        // Overdue by hand: 0; 31 Aug → 2 Sep is 2; 0; 30 Sep → as_of 1 Oct is 1; not expired;
+        // open at as_of, so 1 Sep → 1 Oct is 30 (not to its later closing).
+        let overdue: Vec<Option<i64>> = list.iter().map(|e| e.days_overdue).collect();
+        assert_eq!(
+            overdue,
+            [Some(0), Some(2), Some(0), Some(1), None, Some(30)]
         );
         // 2 adherent of 5 expired.
         let k = expiry_adherence(list.iter(), Some(0.95));

@@ -72,6 +72,9 @@ pub struct ModelKpis {
     pub daily_requests: Vec<u64>,
     /// Records per version seen in the logs.
     pub versions_in_logs: BTreeMap<String, u64>,
+    /// The operational limits that apply to this production model (`policy.thresholds`; an
+    /// added key, null when no log source is configured or the model is not in production).
+    pub thresholds: Option<crate::config::Limits>,
     /// Newest `assessed_on` among the audits of this model (on or before as_of).
     pub last_audit: Option<String>,
 }

@@ -130,6 +130,12 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
         ));
     }
     let logs_configured = evidence.logs.configured;
+    for m in models
+        .iter_mut()
+        .filter(|m| m.in_production && logs_configured)
+    {
+        m.thresholds = Some(config.policy.thresholds.for_model(&m.name, &m.risk_tier));
+    }
     let rejected_records: u64 = evidence.logs.rejected.iter().map(|r| r.count).sum();
     let high: Vec<&str> = models
         .iter()

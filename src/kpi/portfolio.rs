@@ -182,7 +182,24 @@ pub(super) fn portfolio(slice: &Slice<'_>, config: &Config) -> KpiTable {
             na(rejected)
         },
     ));
+    table.push((
+        Kpi::DriftMonitoringCoverage,
+        drift_monitoring(
+            &production,
+            slice.logs_configured,
+            target(Kpi::DriftMonitoringCoverage),
+        ),
+    ));
     KpiTable(table)
+}
+
+/// Share of production models with a computed PSI; n/a without log sources.
+fn drift_monitoring(production: &[&ModelKpis], configured: bool, target: Option<f64>) -> KpiValue {
+    if !configured {
+        return na(target);
+    }
+    let measured = production.iter().filter(|m| m.score_psi.is_some()).count();
+    ratio(measured as u64, production.len() as u64, target)
 }
 
 /// Share of production models whose logging coverage reaches the policy minimum; n/a without

@@ -183,6 +183,9 @@ fn log_findings(m: &ModelKpis, logging_min: Option<f64>) -> Vec<Item> {
             ),
         ));
     }
+    out.extend(
+        breaches(m).map(|(field, finding)| item(format!("{}:{field}", m.name), field, finding)),
+    );
     for v in &m.unregistered_versions {
         let records = m.versions_in_logs.get(v).copied().unwrap_or(0);
         out.push(item(
@@ -195,6 +198,60 @@ fn log_findings(m: &ModelKpis, logging_min: Option<f64>) -> Vec<Item> {
         ));
     }
     out
+}
+
+/// A figure checked against its limit: field, value, limit, what it is, how it is written.
+type Check = (&'static str, Option<f64>, Option<f64>, &'static str, fn(f64) -> String);
+
+/// Each figure of `m` above its limit in `policy.thresholds`: (field, finding).
+fn breaches(m: &ModelKpis) -> impl Iterator<Item = (&'static str, String)> + '_ {
+    let limits = m.thresholds.unwrap_or_default();
+    fn psi(v: f64) -> String {
+        format!("{v:.3}")
+    }
+    fn percent(v: f64) -> String {
+        format!("{:.2}%", v * 100.0)
+    }
+    fn ms(v: f64) -> String {
+        format!("{v:.1} ms")
+    }
+    let checks: [Check; 3] = [
+        (
+            "score_psi",
+            m.score_psi,
+            limits.score_psi,
+            "score PSI (first vs last 30 days)",
+            psi,
+        ),
+        (
+            "error_rate",
+            m.error_rate,
+            limits.error_rate,
+            "error rate",
+            percent,
+        ),
+        (
+            "latency_p99_ms",
+            m.latency_p99_ms,
+            limits.latency_p99_ms,
+            "p99 latency",
+            ms,
+        ),
+    ];
+    checks
+        .into_iter()
+        .filter_map(move |(field, value, limit, what, show)| {
+            let (value, limit) = (value?, limit?);
+            (value > limit).then(|| {
+                let finding = format!(
+                    "{}: {what} {} is above the threshold {} (policy.thresholds.{field})",
+                    m.name,
+                    show(value),
+                    show(limit)
+                );
+                (field, finding)
+            })
+        })
 }
 
 pub fn sort(items: &mut [Item]) {

@@ -21,6 +21,7 @@ pub enum Kpi {
     ExceptionExpiryAdherence,
     ExpiredOpenExceptionsCount,
     RejectedLogRecordsCount,
+    DriftMonitoringCoverage,
 }
 
 /// What kind of figure a KPI is.
@@ -51,7 +52,7 @@ struct Entry {
     formula: &'static str,
 }
 
-const TABLE: [Entry; 11] = [
+const TABLE: [Entry; 12] = [
     Entry {
         kpi: Kpi::DocumentationCompleteness,
         name: "documentation_completeness",
@@ -152,11 +153,21 @@ const TABLE: [Entry; 11] = [
         formula: "count of log records rejected (not JSON, no or unparseable timestamp, no \
                   model, non-numeric latency or score); n/a when no log source is configured",
     },
+    Entry {
+        kpi: Kpi::DriftMonitoringCoverage,
+        name: "drift_monitoring_coverage",
+        measure: Measure::Ratio,
+        default_target: Some(1.0),
+        definition: "Share of production models whose score drift could be measured this period.",
+        formula: "production models with a computed score_psi (at least 100 scores in each of the \
+                  period's first and last 30 days, 60 days or more) ÷ production models; n/a when \
+                  no log source is configured",
+    },
 ];
 
 impl Kpi {
     /// Every portfolio KPI in the document's order.
-    pub const ALL: [Kpi; 11] = [
+    pub const ALL: [Kpi; 12] = [
         Kpi::DocumentationCompleteness,
         Kpi::DatasetProvenanceCompleteness,
         Kpi::EvaluationCompleteness,
@@ -168,6 +179,7 @@ impl Kpi {
         Kpi::ExceptionExpiryAdherence,
         Kpi::ExpiredOpenExceptionsCount,
         Kpi::RejectedLogRecordsCount,
+        Kpi::DriftMonitoringCoverage,
     ];
 
     fn entry(self) -> &'static Entry {
@@ -344,7 +356,7 @@ mod tests {
 
     #[test]
     fn spec_default_targets() {
-        // SPEC §2: seven ratios have a default target.
+        // SPEC §2: seven ratios have a default target; issue 17 adds drift monitoring's (1.0).
         let with: Vec<(&str, f64)> = Kpi::ALL
             .into_iter()
             .filter_map(|k| k.default_target().map(|t| (k.name(), t)))
@@ -359,6 +371,7 @@ mod tests {
                 ("audit_coverage", 1.0),
                 ("control_pass_rate", 0.90),
                 ("exception_expiry_adherence", 0.95),
+                ("drift_monitoring_coverage", 1.0),
             ]
         );
     }

@@ -154,10 +154,12 @@ fn sample_remediation_order_by_hand() {
             "support-chat-vendor:VA-10",                  // critical, organisation, 90
             "fraud-detector:VA-04",                       // high, customers, 10
             "credit-risk-scorer:VA-04",                   // high, customers, 20
+            "credit-risk-scorer:score_psi", // PSI 0.935 > 0.25: high (tier), customers, unknown days
             "credit-risk-scorer:unregistered_versions:3", // high (tier), customers, unknown days
             "fraud-detector:has_approval",
             "fraud-detector:has_model_card",
             "fraud-detector:logging_coverage", // 87/92 days < 95 %
+            "triage-assistant:error_rate",     // 3.8 % > the high tier's 3 %
             "triage-assistant:has_dataset_provenance",
             "triage-assistant:has_evaluation",
             "triage-assistant:IR-05",            // high, organisation, 14
@@ -168,14 +170,52 @@ fn sample_remediation_order_by_hand() {
             "marketing-propensity:has_dataset_provenance",
             "marketing-propensity:has_model_card",
             "marketing-propensity:logging_coverage", // weekdays only: 66/92 days
+            "marketing-propensity:score_psi",        // PSI 2.407 > 0.25
             "triage-assistant:IR-11",                // medium, organisation, 45
             "churn-predictor:has_code_lineage",      // medium tier
             "churn-predictor:has_dataset_provenance",
             "credit-risk-scorer:VA-10", // low, team, 60
         ]
     );
-    assert_eq!(doc["remediation"][22]["rank"], 23);
+    assert_eq!(doc["remediation"][25]["rank"], 26);
     assert_eq!(doc["remediation"][0]["owner"], "platform-sre");
+}
+
+#[test]
+fn sample_due_dates_owners_and_responses_by_hand() {
+    let doc = sample_json(&[]);
+    let items = doc["remediation"].as_array().unwrap();
+    let item = |id: &str| items.iter().find(|i| i["id"] == id).unwrap().clone();
+    // as_of 2026-10-01. IR-01: fix_days 5 → 6 October. fraud-detector:has_approval: no fix_days,
+    // high → 30 days → 31 October. churn-predictor (medium tier) → 90 days: 31 Oct + 30 Nov +
+    // 29 Dec = 90 → 30 December.
+    let due = |id: &str| item(id)["due_on"].as_str().unwrap().to_string();
+    assert_eq!(due("triage-assistant:IR-01"), "2026-10-06");
+    assert_eq!(due("fraud-detector:has_approval"), "2026-10-31");
+    assert_eq!(due("churn-predictor:has_code_lineage"), "2026-12-30");
+    assert_eq!(
+        item("fraud-detector:has_approval")["due_basis"],
+        "policy.remediation_due_days.high"
+    );
+    assert!(
+        items.iter().all(|i| i["due_on"].is_string()),
+        "every item has a due date"
+    );
+    // The registered model's `owner` tag owns its findings.
+    assert_eq!(item("fraud-detector:has_approval")["owner"], "ml-platform");
+    // sample-evidence/responses.csv: IR-01 in progress with a target date; VA-07 is not in
+    // the plan, so it is closed since the last report.
+    let ir01 = item("triage-assistant:IR-01");
+    assert_eq!(ir01["status"], "in_progress");
+    assert_eq!(ir01["target_date"], "2026-10-05");
+    assert_eq!(item("fraud-detector:VA-04")["status"], "open");
+    let closed: Vec<&str> = doc["remediation_closed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(closed, ["fraud-detector:VA-07"]);
 }
 
 #[test]

@@ -317,9 +317,9 @@ fn csv_output_has_every_figure() {
         out.stdout
             .contains("\nmodel,income-verifier,has_approval,,,,,\n")
     );
-    // 11 portfolio + 11 high-tier + 7 models × 19 fields (10 inventory, 9 operational), plus the
+    // 12 portfolio + 12 high-tier + 7 models × 19 fields (10 inventory, 9 operational), plus the
     // header.
-    assert_eq!(out.stdout.lines().count(), 1 + 11 + 11 + 7 * 19);
+    assert_eq!(out.stdout.lines().count(), 1 + 12 + 12 + 7 * 19);
     assert!(
         out.stdout
             .contains("\nportfolio,all,logging_health,0.6,0.95,false,3,5\n"),
