@@ -43,6 +43,13 @@ pub fn bundle_name(config: &Config) -> String {
     name
 }
 
+/// The longest slug kept whole; a file name must stay far below the 255-byte limit with
+/// `.zip`, a temporary file's prefix and suffix added.
+const SLUG_MAX: usize = 48;
+
+/// `text` as a file-name part: ASCII letters, digits and dots, lowercased, other runs as one
+/// `-`. A text that leaves nothing (all CJK, say) or more than `SLUG_MAX` characters becomes its
+/// first characters and 8 hex digits of its SHA-256, so distinct names stay distinct.
 fn slug(text: &str) -> String {
     let mut out = String::new();
     for c in text.chars() {
@@ -52,7 +59,19 @@ fn slug(text: &str) -> String {
             out.push('-');
         }
     }
-    out.trim_matches('-').to_string()
+    let out = out.trim_matches('-');
+    if !out.is_empty() && out.len() <= SLUG_MAX {
+        return out.to_string();
+    }
+    let digest = crate::digest::sha256_hex(text.as_bytes());
+    let head: String = out.chars().take(SLUG_MAX - 9).collect();
+    let head = head.trim_matches('-');
+    let tag = digest.get(..8).unwrap_or_default();
+    if head.is_empty() {
+        tag.to_string()
+    } else {
+        format!("{head}-{tag}")
+    }
 }
 
 /// The bag with every hash known: what `write` puts in the zip, in order.
@@ -330,6 +349,16 @@ mod tests {
     fn names_are_slugs() {
         assert_eq!(slug("Acme Lending, Inc."), "acme-lending-inc.");
         assert_eq!(slug("REQ 2026/041"), "req-2026-041");
+        // Nothing left, or too long: a head and 8 hex digits of the text's SHA-256.
+        let cjk = slug("株式会社");
+        assert_eq!(cjk.len(), 8);
+        assert_eq!(cjk, &crate::digest::sha256_hex("株式会社".as_bytes())[..8]);
+        let long = slug(&"Very Long Organisation ".repeat(14));
+        assert!(
+            long.len() <= SLUG_MAX && long.starts_with("very-long-organisation-"),
+            "{long}"
+        );
+        assert_ne!(long, slug(&"Very Long Organisation ".repeat(15)));
     }
 
     #[test]

@@ -54,9 +54,9 @@ pub fn run(args: BuildArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
         ui.warn(notice);
     }
     let rendered = report::render(
-        staged.kpis_json(),
-        &staged.facts_json()?,
+        (staged.kpis_json(), &staged.facts_json()?),
         &config.template,
+        &config.base_dir,
         config.build_time,
     )?;
     for w in &rendered.warnings {

@@ -201,7 +201,13 @@ fn log_findings(m: &ModelKpis, logging_min: Option<f64>) -> Vec<Item> {
 }
 
 /// A figure checked against its limit: field, value, limit, what it is, how it is written.
-type Check = (&'static str, Option<f64>, Option<f64>, &'static str, fn(f64) -> String);
+type Check = (
+    &'static str,
+    Option<f64>,
+    Option<f64>,
+    &'static str,
+    fn(f64) -> String,
+);
 
 /// Each figure of `m` above its limit in `policy.thresholds`: (field, finding).
 fn breaches(m: &ModelKpis) -> impl Iterator<Item = (&'static str, String)> + '_ {

@@ -39,10 +39,11 @@ pub struct Rendered {
     pub warnings: Vec<String>,
 }
 
+/// `base`: the config's folder; paths under it are shown relative to it.
 pub fn render(
-    kpis_json: &[u8],
-    bundle_json: &[u8],
+    (kpis_json, bundle_json): (&[u8], &[u8]),
     template: &Template,
+    base: &Path,
     build_time: DateTime<Utc>,
 ) -> Result<Rendered> {
     let (template_text, template_path, template_dir) = match template {
@@ -58,8 +59,9 @@ pub fn render(
         ),
     };
     // The template reads printable copies; the attachment keeps the exact document.
-    let (kpis_shown, mut missing) = printable::printable(kpis_json, &covered);
-    let (bundle_shown, more) = printable::printable(bundle_json, &covered);
+    let prefix = format!("{}{}", base.display(), std::path::MAIN_SEPARATOR);
+    let (kpis_shown, mut missing) = printable::printable(kpis_json, &covered, &prefix);
+    let (bundle_shown, more) = printable::printable(bundle_json, &covered, &prefix);
     missing.extend(more);
     let warnings = if missing.is_empty() {
         Vec::new()
@@ -146,11 +148,23 @@ fn diagnostics_error(world: &ReportWorld, errors: &[SourceDiagnostic], template:
     }
 }
 
+/// Fallback fonts for the scripts the base fonts lack (CJK, emoji): fonts/README.md.
+const FALLBACK_FONTS: [&[u8]; 2] = [
+    include_bytes!("../../fonts/wqy-microhei.ttc"),
+    include_bytes!("../../fonts/Symbola.ttf"),
+];
+
 fn fonts() -> &'static FontStore {
     static FONTS: OnceLock<FontStore> = OnceLock::new();
     FONTS.get_or_init(|| {
         let mut store = FontStore::new();
         store.extend(typst_kit::fonts::embedded());
+        store.extend(FALLBACK_FONTS.into_iter().flat_map(|data| {
+            Font::iter(Bytes::new(data)).map(|font| {
+                let info = font.info().clone();
+                (font, info)
+            })
+        }));
         store
     })
 }

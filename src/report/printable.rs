@@ -5,13 +5,20 @@
 //! so without this one CJK name or emoji in an organisation, a finding or a log's model name would
 //! fail the whole build; with it, any Unicode builds. Only the template's copy changes: the
 //! attached `kpis.json` and the bundle's files keep every character as the sources wrote it.
+//! Paths under the config's folder are shown relative to it (issue 17: no builder's paths in
+//! the report), in values and object keys alike, so a template's lookups by path still match.
 
 use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-/// Characters of `text` that no font in `covered` shows, and `text` made printable.
-pub fn printable(json: &[u8], covered: &dyn Fn(char) -> bool) -> (Vec<u8>, BTreeSet<char>) {
+/// Characters of `text` that no font in `covered` shows, and `text` made printable, with every
+/// occurrence of `base` (the config's folder, with its trailing separator) removed.
+pub fn printable(
+    json: &[u8],
+    covered: &dyn Fn(char) -> bool,
+    base: &str,
+) -> (Vec<u8>, BTreeSet<char>) {
     let mut missing = BTreeSet::new();
     let Ok(mut value) = serde_json::from_slice::<Value>(json) else {
         return (json.to_vec(), missing);
@@ -20,9 +27,28 @@ pub fn printable(json: &[u8], covered: &dyn Fn(char) -> bool) -> (Vec<u8>, BTree
         .into_iter()
         .find(|c| covered(*c))
         .unwrap_or('?');
+    if base.len() > 1 {
+        relativise(&mut value, base);
+    }
     clean(&mut value, &|c| covered(c), placeholder, &mut missing);
     let bytes = serde_json::to_vec(&value).unwrap_or_else(|_| json.to_vec());
     (bytes, missing)
+}
+
+/// Every string and key with `base` cut out where it occurs.
+fn relativise(value: &mut Value, base: &str) {
+    match value {
+        Value::String(s) if s.contains(base) => *s = s.replace(base, ""),
+        Value::Array(items) => items.iter_mut().for_each(|i| relativise(i, base)),
+        Value::Object(map) => {
+            let old = std::mem::take(map);
+            for (key, mut item) in old {
+                relativise(&mut item, base);
+                map.insert(key.replace(base, ""), item);
+            }
+        }
+        _ => {}
+    }
 }
 
 fn clean(
@@ -52,8 +78,14 @@ fn clean(
             }
         }
         Value::Object(map) => {
-            for (_, item) in map.iter_mut() {
-                clean(item, covered, placeholder, missing);
+            let old = std::mem::take(map);
+            for (key, mut item) in old {
+                clean(&mut item, covered, placeholder, missing);
+                let mut key = Value::String(key);
+                clean(&mut key, covered, placeholder, missing);
+                if let Value::String(key) = key {
+                    map.insert(key, item);
+                }
             }
         }
         _ => {}
@@ -73,11 +105,27 @@ mod tests {
         // A stand-in for the fonts: ASCII and U+FFFD only.
         let covered = |c: char| c.is_ascii() || c == '\u{FFFD}';
         let json = r#"{"org": "Acme \u0007株式会社 \ud83d\ude80", "n": 3, "list": ["ok\nfine"]}"#;
-        let (out, missing) = printable(json.as_bytes(), &covered);
+        let (out, missing) = printable(json.as_bytes(), &covered, "");
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["org"], "Acme \u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD} \u{FFFD}");
         assert_eq!(v["n"], 3);
         assert_eq!(v["list"][0], "ok\nfine");
         assert_eq!(missing.into_iter().collect::<String>(), "会式株社🚀");
+    }
+
+    #[test]
+    fn paths_under_the_config_folder_are_shown_relative_in_values_and_keys() {
+        let covered = |c: char| c.is_ascii();
+        let json = r#"{"file": "/home/ann/audit/a.csv", "w": ["/home/ann/audit/x: late; see /etc/y"],
+                       "paths": {"/home/ann/audit/a.csv": 1}, "out": "/home/ann/other/b.csv"}"#;
+        let (out, _) = printable(json.as_bytes(), &covered, "/home/ann/audit/");
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["file"], "a.csv");
+        assert_eq!(v["w"][0], "x: late; see /etc/y");
+        assert_eq!(v["paths"]["a.csv"], 1);
+        assert_eq!(
+            v["out"], "/home/ann/other/b.csv",
+            "outside the folder: absolute"
+        );
     }
 }

@@ -270,12 +270,13 @@ fn limitations_name_a_backdated_build_and_versions_newer_than_as_of() {
 }
 
 #[test]
-fn any_unicode_builds_uncovered_characters_are_placeholders_and_the_data_keeps_them() {
+fn any_unicode_builds_cjk_and_emoji_print_and_uncovered_characters_are_placeholders() {
     let tmp = tempfile::tempdir().unwrap();
-    // CJK and an emoji (no embedded font has them), a control character, and Latin with
-    // diacritics and Greek (which the fonts do have) in the organisation and a finding.
-    let org = "Acme 株式会社 🚀 Ünïcødé Λ\u{7} Lending";
-    let finding = "résumé 検証 ✅ done";
+    // CJK, kana, hangul and emoji (the embedded fallback fonts have them), a control character,
+    // Latin with diacritics and Greek, and two characters no font has: a private-use code point
+    // and Zanabazar Square (U+11A00).
+    let org = "Acme 株式会社 🚀 Ünïcødé Λ\u{7} Lending 한국어 カタカナ";
+    let finding = "résumé 検証 ✅ done \u{10FFFD}\u{11A00}";
     std::fs::create_dir_all(tmp.path().join("audits")).unwrap();
     std::fs::write(
         tmp.path().join("audits/a.yaml"),
@@ -296,20 +297,20 @@ fn any_unicode_builds_uncovered_characters_are_placeholders_and_the_data_keeps_t
     let out = build(&config, &tmp.path().join("out"), &[]);
     assert!(
         out.stderr
-            .contains("character(s) that no embedded font has as a placeholder"),
+            .contains("2 character(s) that no embedded font has as a placeholder"),
         "{}",
         out.stderr
     );
-    for c in ["株", "🚀", "検", "✅"] {
-        assert!(out.stderr.contains(c), "{c} not named: {}", out.stderr);
+    for c in ["株", "🚀", "検", "✅", "한"] {
+        assert!(!out.stderr.contains(c), "{c} is covered: {}", out.stderr);
     }
     let text = text_of(&pdf_of(&out));
     assert!(
-        text.contains("Acme \u{FFFD}\u{FFFD}\u{FFFD}\u{FFFD} \u{FFFD} Ünïcødé Λ Lending"),
+        text.contains("Acme 株式会社 🚀 Ünïcødé Λ Lending 한국어 カタカナ"),
         "{text}"
     );
     assert!(
-        text.contains("résumé \u{FFFD}\u{FFFD} \u{FFFD} done"),
+        text.contains("résumé 検証 ✅ done \u{FFFD}\u{FFFD}"),
         "{text}"
     );
     // The bundle's data keeps every character as written.
