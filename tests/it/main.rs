@@ -4,6 +4,7 @@
 mod common;
 
 mod answer;
+mod auditor;
 mod audits;
 mod bad_input;
 mod bundle;
