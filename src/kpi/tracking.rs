@@ -20,7 +20,7 @@ use crate::vocab::{ResponseStatus, Severity};
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
 pub struct Tracking {
     /// `as_of` + the days to fix, YYYY-MM-DD.
-    pub due_on: Option<String>,
+    pub due: Option<String>,
     /// Where the days come from: `fix_days` or `policy.remediation_due_days.<severity>`.
     pub due_basis: Option<String>,
     pub status: ResponseStatus,
@@ -51,7 +51,7 @@ pub fn track(
     let mut warnings = Vec::new();
     for item in items.iter_mut() {
         let (days, basis) = days_to_fix(item, due_days);
-        item.tracking.due_on = as_of
+        item.tracking.due = as_of
             .checked_add_days(Days::new(u64::from(days)))
             .map(|d| d.to_string());
         item.tracking.due_basis = Some(basis);
@@ -159,7 +159,7 @@ mod tests {
         ];
         let as_of = NaiveDate::from_ymd_opt(2026, 10, 1).unwrap();
         track(&mut items, (as_of, &defaults), &[], &Scope::default());
-        let due: Vec<_> = items.iter().map(|i| i.tracking.due_on.as_deref()).collect();
+        let due: Vec<_> = items.iter().map(|i| i.tracking.due.as_deref()).collect();
         // 1 Oct + 5 = 6 Oct; + 30 = 31 Oct; + 180 = 30 Mar 2027 (31 Oct, 30 Nov, 31 Dec, 31 Jan,
         // 28 Feb: 151 days to 1 Mar, 29 more); unknown severity takes medium's 90: 30 Dec.
         assert_eq!(

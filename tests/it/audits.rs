@@ -189,7 +189,7 @@ fn sample_due_dates_owners_and_responses_by_hand() {
     // as_of 2026-10-01. IR-01: fix_days 5 → 6 October. fraud-detector:has_approval: no fix_days,
     // high → 30 days → 31 October. churn-predictor (medium tier) → 90 days: 31 Oct + 30 Nov +
     // 29 Dec = 90 → 30 December.
-    let due = |id: &str| item(id)["due_on"].as_str().unwrap().to_string();
+    let due = |id: &str| item(id)["due"].as_str().unwrap().to_string();
     assert_eq!(due("triage-assistant:IR-01"), "2026-10-06");
     assert_eq!(due("fraud-detector:has_approval"), "2026-10-31");
     assert_eq!(due("churn-predictor:has_code_lineage"), "2026-12-30");
@@ -198,7 +198,7 @@ fn sample_due_dates_owners_and_responses_by_hand() {
         "policy.remediation_due_days.high"
     );
     assert!(
-        items.iter().all(|i| i["due_on"].is_string()),
+        items.iter().all(|i| i["due"].is_string()),
         "every item has a due date"
     );
     // The registered model's `owner` tag owns its findings.
