@@ -102,7 +102,7 @@ fn the_sample_report_holds_what_an_auditor_signs_off_on() {
     );
     // fraud-detector:has_approval: no fix_days, high → 30 days → 2026-10-31.
     assert!(
-        text.contains("detector:has_approval high fraud-detector version 2: the production version carries no approval tag ml-platform 2026-10-31 high default"),
+        text.contains("high fraud-detector version 2: the production version carries no approval tag ml-platform 2026-10-31 high default"),
         "{raw}"
     );
     assert!(text.contains("Closed since the last report"), "{raw}");
