@@ -142,7 +142,8 @@ fn validate(path: &Path, n: usize, row: Row) -> Result<Exception> {
     })
 }
 
-fn error(path: &Path, row: usize, message: String) -> Error {
+/// An error at a register's row (the header is row 1): the exceptions and the responses.
+pub(super) fn error(path: &Path, row: usize, message: String) -> Error {
     Error::Exceptions {
         path: path.to_path_buf(),
         at: Some(format!("row {row}")),

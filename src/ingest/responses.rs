@@ -11,8 +11,9 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
+use super::exceptions::error;
 use crate::config::parse_date;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::vocab::ResponseStatus;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -74,14 +75,6 @@ pub fn read(path: &Path) -> Result<Vec<Response>> {
         });
     }
     Ok(out)
-}
-
-fn error(path: &Path, row: usize, message: String) -> Error {
-    Error::Exceptions {
-        path: path.to_path_buf(),
-        at: Some(format!("row {row}")),
-        message,
-    }
 }
 
 #[cfg(test)]

@@ -185,3 +185,40 @@ fn a_template_written_for_the_earlier_keys_still_builds() {
         assert!(text.contains(needle), "`{needle}` missing:\n{text}");
     }
 }
+
+#[test]
+fn a_bad_response_register_or_threshold_names_its_file_row_or_key() {
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&repo().join("sample-evidence"), &tmp.path().join("s"));
+    let config = tmp.path().join("s/dossier.yaml");
+    std::fs::write(
+        tmp.path().join("s/responses.csv"),
+        "id,status,response,responder,target_date\na:IR-01,in_progress,,,\nb:VA-04,done,,,\n",
+    )
+    .unwrap();
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("responses.csv") && out.stderr.contains("row 3"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stdout.is_empty(), "no half document: {}", out.stdout);
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace(
+            "tiers: { high: { error_rate: 0.03 } }",
+            "tiers: { high: { error_rate: 3 } }",
+        ),
+    )
+    .unwrap();
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("policy.thresholds.tiers.high.error_rate"),
+        "{}",
+        out.stderr
+    );
+}
