@@ -126,6 +126,29 @@ fn the_sample_report_holds_what_an_auditor_signs_off_on() {
         assert!(!text.contains(&machine), "{machine} printed in the report");
         assert!(!entry(&zip, "data/sources.csv").contains(&machine));
     }
+    // No page after the cover is (nearly) empty: a full page holds 55-65 lines of text, so 20
+    // lines (header and footer included) is a generous floor for "not 80 % empty".
+    let pdf = pdf_beside(&zip);
+    let info = Command::new("pdfinfo").arg(&pdf).output().unwrap();
+    let pages: usize = String::from_utf8_lossy(&info.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap();
+    assert!(pages > 10, "{pages} pages");
+    for page in 2..=pages {
+        let out = Command::new("pdftotext")
+            .args(["-layout", "-f", &page.to_string(), "-l", &page.to_string()])
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .unwrap();
+        let lines = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .count();
+        assert!(lines >= 20, "page {page} of {pages} has {lines} lines");
+    }
     // A reproducible build leaves the clock out: no retrieval time.
     assert!(!entry(&zip, "bag-info.txt").contains("Evidence-Retrieval-Seconds"));
     assert!(text.contains("Evidence retrieval not recorded: a reproducible build"));
