@@ -227,7 +227,8 @@ impl<'a> Prepared<'a> {
     /// Record the evidence-retrieval time (config read, evidence ingested, KPIs computed, inputs
     /// copied and hashed) for the report and `bag-info.txt`.
     pub fn record_retrieval(&mut self, elapsed: std::time::Duration) {
-        self.retrieval_seconds = Some(elapsed.as_secs_f64());
+        // Rounded once, to hundredths, so bag-info and the report print the same figure.
+        self.retrieval_seconds = Some((elapsed.as_secs_f64() * 100.0).round() / 100.0);
     }
 
     /// The KPI document exactly as stored in the bundle.
