@@ -22,7 +22,7 @@ use sha2::Sha256;
 use super::excerpt::{Excerpt, finish, open_hashing};
 use crate::config::{FieldMap, LogFormat};
 use crate::error::{Error, Result};
-use crate::ingest::logs::{RecordLines, json_path};
+use crate::ingest::logs::{RecordLines, json_path, splunk_non_record};
 
 /// How to minimise one file.
 #[derive(Debug, Clone)]
@@ -135,6 +135,10 @@ fn json_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<(u6
         }
         // The log stage read this line as JSON; a line it could not is among bad_lines.
         let doc: Value = serde_json::from_slice(records.line()).unwrap_or(Value::Null);
+        // A Splunk export's previews, terminator and messages are no records.
+        if plan.format == LogFormat::Splunk && splunk_non_record(&doc).is_some() {
+            continue;
+        }
         let found = |name: &str, _: &str| {
             let (_, p) = paths.iter().find(|(n, _)| *n == name)?;
             p.iter().try_fold(&doc, |v, key| v.get(key)).cloned()

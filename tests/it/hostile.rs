@@ -417,19 +417,7 @@ fn compressed_and_unsupported_log_files_are_errors_naming_them() {
         "{}",
         out.stderr
     );
-    // A Parquet DECIMAL column (fixtures/hostile/make_decimal.py): an error, not a panic.
-    std::fs::copy(fixture("hostile/decimal.parquet"), dir.join("d.parquet")).unwrap();
-    let cfg = config(
-        dir,
-        "  logs:\n    - path: d.parquet\n      fields: { timestamp: ts, model: model, latency_ms: latency_ms }\n",
-    );
-    let (out, _) = bounded(&["kpis", "-c", cfg.to_str().unwrap()], &[]);
-    assert_eq!(out.code, 1, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("d.parquet") && out.stderr.contains("Decimal"),
-        "{}",
-        out.stderr
-    );
+    // A Parquet DECIMAL column is read as numbers now (tests/it/exports.rs).
 }
 
 /// Every file below `dir` with its bytes' SHA-256, sorted.

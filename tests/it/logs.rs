@@ -151,7 +151,7 @@ fn sample_portfolio_and_remediation_carry_the_log_findings() {
 
 /// A scratch folder with a copy of the sample registry and a config reading `logs` (YAML list
 /// items under `sources.logs`) over the period `period`.
-fn setup(
+pub(crate) fn setup(
     period: (&str, &str),
     logs: &str,
     files: &[(&str, &[u8])],
@@ -179,7 +179,7 @@ fn setup(
     (tmp, config)
 }
 
-fn kpis(config: &Path, extra: &[&str]) -> Outcome {
+pub(crate) fn kpis(config: &Path, extra: &[&str]) -> Outcome {
     let mut args = vec!["kpis", "-c", config.to_str().unwrap(), "--format", "json"];
     args.extend_from_slice(extra);
     run(&args)

@@ -1,7 +1,8 @@
 //! The account of every log file: records, accepted, outside the period, rejected, per reason
 //! with the line of the first such record. In: the files read and the scan's counts. Out: one
 //! `LogFile` per file and the `Rejected` rows. Guarantees: accepted + outside + rejected = records
-//! for every file; a reject's line is found in one pass over its file for all reasons at once
+//! and records + non-records (a Splunk export's previews, terminator, messages) = lines for every
+//! file; a reject's line is found in one pass over its file for all reasons at once
 //! (`lines::RecordLines`); CSV lines count the header as line 1 (quoted newlines aside); Parquet
 //! rows have no line.
 
@@ -9,7 +10,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use polars::prelude::*;
 
-use super::classify::{ACCEPTED, OUTSIDE_PERIOD, Reason};
+use super::classify::{ACCEPTED, NonRecord, OUTSIDE_PERIOD, Reason};
 use super::lines::RecordLines;
 use super::{Input, LogFile, Rejected, format_label};
 use crate::config::LogFormat;
@@ -61,6 +62,11 @@ pub(super) fn account(
             accepted: get(ACCEPTED).map_or(0, |x| x.0),
             outside_period: get(OUTSIDE_PERIOD).map_or(0, |x| x.0),
             rejected: bad,
+            non_records: NonRecord::ALL
+                .into_iter()
+                .filter_map(|k| get(k.code()).map(|x| (k.label(), x.0)))
+                .collect(),
+            lines: 0,
             models: BTreeMap::new(),
         };
         file.records += file.accepted + file.outside_period;
@@ -92,6 +98,7 @@ pub(super) fn account(
                 first_line,
             });
         }
+        file.lines = file.records + file.non_records.values().sum::<u64>();
         files.push(file);
     }
     Ok((files, rejected))

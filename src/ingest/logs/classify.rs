@@ -72,6 +72,60 @@ impl std::fmt::Display for Reason {
     }
 }
 
+/// A line of a file that is no record at all (a Splunk export's own lines), counted apart from
+/// records so that records + non-records = the file's lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NonRecord {
+    /// `"preview": true`: an interim result Splunk later repeats as final (same offset).
+    Preview = 8,
+    /// `{"preview":false,"lastrow":true}` without a result: the export's last line.
+    Terminator = 9,
+    /// `{"messages": […]}` without a result: Splunk's notes about the search.
+    Messages = 10,
+}
+
+impl NonRecord {
+    pub const ALL: [NonRecord; 3] = [
+        NonRecord::Preview,
+        NonRecord::Terminator,
+        NonRecord::Messages,
+    ];
+
+    pub fn code(self) -> u32 {
+        self as u32
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            NonRecord::Preview => "preview",
+            NonRecord::Terminator => "terminator",
+            NonRecord::Messages => "messages",
+        }
+    }
+}
+
+/// The same rule as `canonical`'s first three cases, for a line already parsed (the bundle's
+/// minimised extracts leave such lines out: they are no records).
+pub fn splunk_non_record(line: &serde_json::Value) -> Option<NonRecord> {
+    let text = |k: &str| match line.get(k) {
+        Some(serde_json::Value::Bool(b)) => Some(b.to_string()),
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Null) | None => None,
+        Some(other) => Some(other.to_string()),
+    };
+    let no_result = !line.get("result").is_some_and(serde_json::Value::is_object);
+    if text("preview").as_deref() == Some("true") {
+        Some(NonRecord::Preview)
+    } else if no_result && text("lastrow").as_deref() == Some("true") {
+        Some(NonRecord::Terminator)
+    } else if no_result && text("messages").is_some() {
+        Some(NonRecord::Messages)
+    } else {
+        None
+    }
+}
+
 /// `[start, end)` of the period in ns: the first instant of the start day to the first instant
 /// after the end day, so a record at 23:59:59.999 on the last day counts.
 pub fn period_bounds_ns(period: Period) -> (i64, i64) {
@@ -83,7 +137,8 @@ pub fn period_bounds_ns(period: Period) -> (i64, i64) {
     (at(period.start), at(period.end).saturating_add(NS_PER_DAY))
 }
 
-/// Parse and classify: `code` 0 accepted, 1 outside the period, 3–7 a reject reason.
+/// Parse and classify: `code` 0 accepted, 1 outside the period, 3–7 a reject reason, 8–10 a
+/// line that is no record.
 pub(super) fn canonical(
     lf: LazyFrame,
     source: &LogSource,
@@ -109,7 +164,13 @@ pub(super) fn canonical(
         .reduce(|a, b| a.or(b))
         .unwrap_or(lit(false));
     let model = col("model").cast(DataType::String);
-    let code = when(col("ts_raw").is_null())
+    let code = when(col("preview").eq(lit("true")))
+        .then(lit(NonRecord::Preview.code()))
+        .when(col("no_result").and(col("lastrow").eq(lit("true"))))
+        .then(lit(NonRecord::Terminator.code()))
+        .when(col("no_result").and(col("messages").is_not_null()))
+        .then(lit(NonRecord::Messages.code()))
+        .when(col("ts_raw").is_null())
         .then(Reason::NoTimestamp.lit())
         .when(col("ts").is_null())
         .then(Reason::UnparseableTimestamp.lit())

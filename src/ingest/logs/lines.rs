@@ -26,6 +26,15 @@ fn trim_line(buf: &[u8]) -> &[u8] {
     buf.get(..end).unwrap_or_default()
 }
 
+/// The UTF-8 byte-order mark some exporters (Windows tools, Excel) write first: not part of the
+/// first record, which must not be lost as "not JSON" for it.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// `line` without a leading byte-order mark.
+pub(crate) fn without_bom(line: &[u8]) -> &[u8] {
+    line.strip_prefix(BOM).unwrap_or(line)
+}
+
 /// The longest line a JSON-lines file may hold: far beyond any inference record, and what keeps
 /// a file of one endless line from being read into memory.
 pub(crate) const MAX_LINE: usize = 64 << 20;
@@ -78,6 +87,9 @@ impl<R: Read> RecordLines<R> {
                 return Ok(None);
             }
             self.line_no += 1;
+            if self.line_no == 1 && self.buf.starts_with(BOM) {
+                self.buf.drain(..BOM.len());
+            }
             if is_blank(&self.buf) || self.bad_lines.binary_search(&self.line_no).is_ok() {
                 continue;
             }
@@ -104,6 +116,8 @@ pub(super) struct LineSlices {
     path: PathBuf,
     size: usize,
     carry: Vec<u8>,
+    /// Whether the first slice (where a byte-order mark may be) has been cut.
+    started: bool,
     pub(super) done: bool,
     pub(super) rows_before: u64,
 }
@@ -116,6 +130,7 @@ impl LineSlices {
             path: path.to_path_buf(),
             size,
             carry: Vec::new(),
+            started: false,
             done: false,
             rows_before: 0,
         })
@@ -161,6 +176,10 @@ impl LineSlices {
                     }
                 }
             }
+            if !self.started && buf.starts_with(BOM) {
+                buf.drain(..BOM.len());
+            }
+            self.started = true;
             let rows = buf
                 .split(|&b| b == b'\n')
                 .filter(|line| !is_blank(line))
@@ -198,6 +217,11 @@ pub(super) fn set_aside_bad_lines(input: &mut Input) -> Result<bool> {
         }
         line_no += 1;
         let text = trim_line(&buf);
+        let text = if line_no == 1 {
+            without_bom(text)
+        } else {
+            text
+        };
         if text.is_empty() {
             if copy.is_none() {
                 good_prefix += n as u64;

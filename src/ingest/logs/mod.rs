@@ -26,7 +26,7 @@ use serde::Serialize;
 use crate::config::{Config, LogFormat};
 use crate::error::{Error, Result};
 
-pub use classify::{Reason, period_bounds_ns};
+pub use classify::{NonRecord, Reason, period_bounds_ns, splunk_non_record};
 pub(crate) use format::json_path;
 pub(crate) use lines::RecordLines;
 
@@ -76,6 +76,11 @@ pub struct LogFile {
     pub accepted: u64,
     pub outside_period: u64,
     pub rejected: u64,
+    /// Lines that are no record, by kind (`preview`, `terminator`, `messages`: a Splunk export's
+    /// own lines); empty for other formats.
+    pub non_records: BTreeMap<&'static str, u64>,
+    /// Records and non-records: every non-blank line (a CSV's data lines, a Parquet file's rows).
+    pub lines: u64,
     /// Accepted records of the period per model name.
     pub models: BTreeMap<String, u64>,
 }

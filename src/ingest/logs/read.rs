@@ -30,10 +30,15 @@ pub(super) fn scan_file(
     let fields = field_list(&source.fields);
     let lf = match input.format {
         LogFormat::Splunk | LogFormat::Elasticsearch | LogFormat::Ndjson => {
-            let paths: Vec<Vec<String>> = fields
+            let mut paths: Vec<Vec<String>> = fields
                 .iter()
                 .map(|(_, p)| json_path(input.format, p))
                 .collect();
+            let splunk = input.format == LogFormat::Splunk;
+            if splunk {
+                // A Splunk export's own lines: previews, the terminator, messages.
+                paths.extend(SPLUNK_KEYS.map(|k| vec![k.to_string()]));
+            }
             let schema = json_schema(&paths).map_err(|message| Error::Logs {
                 path: input.path.clone(),
                 line: None,
@@ -53,11 +58,12 @@ pub(super) fn scan_file(
                 .with_row_index(row_index)
                 .finish()
                 .map_err(|e| polars_error(std::slice::from_ref(input), e))?;
-            let exprs: Vec<Expr> = fields
+            let mut exprs: Vec<Expr> = fields
                 .iter()
                 .zip(&paths)
                 .map(|((name, _), p)| nested(p).alias(*name))
                 .collect();
+            exprs.extend(splunk_markers(splunk));
             lf.select(std::iter::once(col("row")).chain(exprs).collect::<Vec<_>>())
         }
         LogFormat::Csv => {
@@ -67,7 +73,7 @@ pub(super) fn scan_file(
                 .with_row_index(row_index)
                 .finish()
                 .map_err(|e| polars_error(std::slice::from_ref(input), e))?;
-            by_column(lf, input, &fields)?
+            by_column(lf, input, &fields)?.with_columns(splunk_markers(false))
         }
         LogFormat::Parquet => {
             let args = ScanArgsParquet {
@@ -76,10 +82,32 @@ pub(super) fn scan_file(
             };
             let lf = LazyFrame::scan_parquet(pl_path, args)
                 .map_err(|e| polars_error(std::slice::from_ref(input), e))?;
-            by_column(lf, input, &fields)?
+            by_column(lf, input, &fields)?.with_columns(splunk_markers(false))
         }
     };
     Ok(lf)
+}
+
+/// The top-level keys of a Splunk export's lines besides `result`.
+const SPLUNK_KEYS: [&str; 3] = ["preview", "lastrow", "messages"];
+
+/// `preview`, `lastrow`, `messages` (text or null) and `no_result`: what tells a Splunk export's
+/// own lines from its records; constants for every other format.
+fn splunk_markers(splunk: bool) -> Vec<Expr> {
+    let text = |k: &str| {
+        if splunk {
+            col(k).cast(DataType::String).alias(k)
+        } else {
+            lit(NULL).cast(DataType::String).alias(k)
+        }
+    };
+    let mut out: Vec<Expr> = SPLUNK_KEYS.map(text).to_vec();
+    out.push(if splunk {
+        col("result").is_null().alias("no_result")
+    } else {
+        lit(false).alias("no_result")
+    });
+    out
 }
 
 /// CSV and Parquet: a field is a column (a dotted path reaches into a Parquet struct column). A

@@ -23,10 +23,12 @@ pub(super) fn parse_timestamps(c: &Column) -> PolarsResult<Series> {
                 TimeUnit::Microseconds => 1_000,
                 TimeUnit::Milliseconds => 1_000_000,
             };
+            // Beyond the nanosecond range (years before 1677 or after 2262) a time is still a
+            // time: it saturates, and so falls outside any period instead of being "unparseable".
             s.cast(&DataType::Int64)?
                 .i64()?
                 .iter()
-                .map(|v| v.and_then(|v| v.checked_mul(factor)))
+                .map(|v| v.map(|v| v.saturating_mul(factor)))
                 .collect()
         }
         DataType::Null => Int64Chunked::full_null(name.clone(), s.len()),
@@ -58,7 +60,17 @@ fn parse_text_ts(text: &str) -> Option<i64> {
         .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
         .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%z"))
         .ok()
-        .and_then(|t| t.timestamp_nanos_opt())
+        .map(|t| saturated_ns(&t))
+}
+
+/// A valid time as ns since the epoch; outside the i64 nanosecond range (before 1677-09-21,
+/// after 2262-04-11, yet valid RFC 3339) it saturates, so it is outside every period.
+fn saturated_ns<Tz: chrono::TimeZone>(t: &DateTime<Tz>) -> i64 {
+    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
+        i64::MIN
+    } else {
+        i64::MAX
+    })
 }
 
 /// Digits with an optional sign and fraction, exactly (an f64 would lose the nanoseconds).
@@ -115,7 +127,15 @@ pub(super) fn parse_numbers(c: &Column) -> PolarsResult<Series> {
             })
             .collect(),
         DataType::Null => Float64Chunked::full_null(name.clone(), s.len()),
-        dt if dt.is_primitive_numeric() => s.cast(&DataType::Float64)?.f64()?.clone(),
+        // One rule for text and binary columns: a value that is not a finite number (NaN, ±inf
+        // in a Parquet float column) is non-numeric, and so rejected. Decimal columns (from
+        // warehouses) are numbers.
+        dt if dt.is_primitive_numeric() || dt.is_decimal() => s
+            .cast(&DataType::Float64)?
+            .f64()?
+            .iter()
+            .map(|v| v.filter(|f| f.is_finite()))
+            .collect(),
         _ => Float64Chunked::full_null(name.clone(), s.len()),
     };
     Ok(out.with_name(name).into_series())
@@ -143,6 +163,36 @@ mod tests {
         assert_eq!(parse_text_ts("1782864000000"), Some(base));
         assert_eq!(parse_text_ts("1782864000.25"), Some(base + NS_PER_SEC / 4));
         assert_eq!(epoch_ns(1_782_864_000_123.0), Some(base + 123_000_000));
+    }
+
+    #[test]
+    fn valid_times_beyond_the_nanosecond_range_saturate() {
+        // Valid RFC 3339, outside i64 nanoseconds (1677-09-21 .. 2262-04-11): not unparseable.
+        for (text, ns) in [
+            ("0001-01-01T00:00:00Z", i64::MIN),
+            ("1677-01-01T00:00:00Z", i64::MIN),
+            ("2262-12-31T00:00:00Z", i64::MAX),
+            ("9999-12-31T23:59:59Z", i64::MAX),
+        ] {
+            assert_eq!(parse_text_ts(text), Some(ns), "{text}");
+        }
+        // 1970-01-01 is 0; 1678 is inside the range, negative.
+        assert_eq!(parse_text_ts("1970-01-01T00:00:00Z"), Some(0));
+        assert!(parse_text_ts("1678-01-01T00:00:00Z").is_some_and(|n| n > i64::MIN && n < 0));
+    }
+
+    #[test]
+    fn non_finite_floats_are_non_numeric_as_in_text() {
+        let c = Column::new(
+            "x".into(),
+            [1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY],
+        );
+        let out = parse_numbers(&c).unwrap();
+        let got: Vec<Option<f64>> = out.f64().unwrap().iter().collect();
+        assert_eq!(got, [Some(1.5), None, None, None]);
+        let t = Column::new("x".into(), ["1.5", "NaN", "inf", "-inf"]);
+        let got: Vec<Option<f64>> = parse_numbers(&t).unwrap().f64().unwrap().iter().collect();
+        assert_eq!(got, [Some(1.5), None, None, None]);
     }
 
     #[test]

@@ -1,0 +1,208 @@
+//! Log extracts as real exporters write them (issue 15): a Splunk export's previews, terminator
+//! and message lines are no records; a byte-order mark loses no record; NaN and ±inf are
+//! non-numeric in Parquet as in text; valid times beyond the nanosecond range are outside the
+//! period; Parquet DECIMAL columns are numbers; compressed files are refused by name. Every
+//! expected figure is worked out by hand in the comments.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::common::*;
+use crate::logs::{kpis, setup};
+
+const PERIOD: (&str, &str) = ("2026-07-01", "2026-09-30");
+
+fn doc_of(config: &Path) -> Value {
+    let out = kpis(config, &[]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.json()
+}
+
+fn model<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap()
+}
+
+#[test]
+fn splunk_previews_terminator_and_messages_are_not_records() {
+    // Two previews later repeated as final results (offsets 0 and 1), a messages line, four final
+    // results (two in the period, one in October, one without a model) and the terminator.
+    let text = concat!(
+        r#"{"preview":true,"offset":0,"result":{"_time":"2026-09-05T00:00:00.000+00:00","model":"credit-risk-scorer","latency_ms":"40","status":"200"}}"#,
+        "\n",
+        r#"{"preview":true,"offset":1,"result":{"_time":"2026-09-06T00:00:00.000+00:00","model":"credit-risk-scorer","latency_ms":"41","status":"200"}}"#,
+        "\n",
+        r#"{"messages":[{"type":"INFO","text":"Your timerange was substituted"}]}"#,
+        "\n",
+        r#"{"preview":false,"offset":0,"result":{"_time":"2026-09-05T00:00:00.000+00:00","model":"credit-risk-scorer","latency_ms":"40","status":"200"}}"#,
+        "\n",
+        r#"{"preview":false,"offset":1,"result":{"_time":"2026-09-06T00:00:00.000+00:00","model":"credit-risk-scorer","latency_ms":"41","status":"200"}}"#,
+        "\n",
+        r#"{"preview":false,"offset":2,"result":{"_time":"2026-10-06T00:00:00.000+00:00","model":"credit-risk-scorer","latency_ms":"90","status":"200"}}"#,
+        "\n",
+        r#"{"preview":false,"offset":3,"result":{"_time":"2026-09-07T00:00:00.000+00:00","latency_ms":"41","status":"200"}}"#,
+        "\n",
+        r#"{"preview":false,"lastrow":true}"#,
+        "\n",
+    );
+    let source = "    - path: logs/s.json\n      format: splunk\n      fields: { timestamp: _time, model: model, latency_ms: latency_ms, status: status }\n";
+    let (_tmp, config) = setup(PERIOD, source, &[("logs/s.json", text.as_bytes())]);
+    let doc = doc_of(&config);
+    let file = &doc["log_files"][0];
+    let lines = text.lines().filter(|l| !l.trim().is_empty()).count() as u64;
+    assert_eq!(lines, 8);
+    let non: u64 = file["non_records"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|v| v.as_u64().unwrap())
+        .sum();
+    let (acc, out, rej) = (
+        file["accepted"].as_u64().unwrap(),
+        file["outside_period"].as_u64().unwrap(),
+        file["rejected"].as_u64().unwrap(),
+    );
+    assert_eq!((acc, out, rej, non), (2, 1, 1, 4));
+    assert_eq!(acc + out + rej + non, lines);
+    assert_eq!(file["lines"], lines);
+    assert_eq!(
+        file["non_records"],
+        serde_json::json!({"preview": 2, "terminator": 1, "messages": 1})
+    );
+    // Only the final results count: 2 requests, p50 of 40 and 41 is 40.5; the reject is line 7.
+    let m = model(&doc, "credit-risk-scorer");
+    assert_eq!(m["requests"], 2);
+    assert_eq!(m["latency_p50_ms"], 40.5);
+    assert_eq!(doc["rejected"][0]["reason"], "no model");
+    assert_eq!(doc["rejected"][0]["first_line"], 7);
+}
+
+#[test]
+fn a_byte_order_mark_loses_no_record() {
+    let ndjson = b"\xEF\xBB\xBF{\"timestamp\":\"2026-09-01T00:00:00Z\",\"model\":\"churn-predictor\",\"latency_ms\":5}\n{\"timestamp\":\"2026-09-02T00:00:00Z\",\"model\":\"churn-predictor\",\"latency_ms\":7}\n";
+    let csv = b"\xEF\xBB\xBFtimestamp,model,latency_ms\n2026-09-03T00:00:00Z,churn-predictor,9\n";
+    let source = "    - path: logs/a.ndjson\n    - path: logs/b.csv\n";
+    let (_tmp, config) = setup(
+        PERIOD,
+        source,
+        &[("logs/a.ndjson", ndjson), ("logs/b.csv", csv)],
+    );
+    let doc = doc_of(&config);
+    assert_eq!(doc["rejected"], serde_json::json!([]));
+    // Three records, p50 of 5, 7, 9 is 7.
+    let m = model(&doc, "churn-predictor");
+    assert_eq!(
+        (m["requests"].as_u64(), m["latency_p50_ms"].as_f64()),
+        (Some(3), Some(7.0))
+    );
+}
+
+#[test]
+fn valid_times_beyond_the_nanosecond_range_are_outside_the_period() {
+    let lines = [
+        "0001-01-01T00:00:00Z",
+        "1677-01-01T00:00:00Z",
+        "2262-12-31T00:00:00Z",
+        "9999-12-31T23:59:59Z",
+        "2026-09-01T00:00:00Z",
+    ]
+    .map(|t| format!(r#"{{"timestamp":"{t}","model":"churn-predictor","latency_ms":3}}"#))
+    .join("\n");
+    let source = "    - path: logs/a.ndjson\n";
+    let (_tmp, config) = setup(PERIOD, source, &[("logs/a.ndjson", lines.as_bytes())]);
+    let doc = doc_of(&config);
+    let file = &doc["log_files"][0];
+    assert_eq!(
+        (
+            &file["accepted"],
+            &file["outside_period"],
+            &file["rejected"]
+        ),
+        (&1.into(), &4.into(), &0.into())
+    );
+}
+
+#[test]
+fn non_finite_numbers_are_non_numeric_in_parquet_as_in_text() {
+    use polars::prelude::*;
+    let tmp = tempfile::tempdir().unwrap();
+    // 2026-09-01T00:00:00Z is 1788220800 s (date -d 2026-09-01T00:00:00Z +%s); one record a day.
+    let ts: Vec<i64> = (0..5)
+        .map(|d| (1_788_220_800 + d * 86_400) * 1000)
+        .collect();
+    let latency = [10.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 20.0];
+    let mut df = df!(
+        "ts" => ts.clone(),
+        "model" => ["churn-predictor"; 5],
+        "latency_ms" => latency,
+    )
+    .unwrap();
+    let parquet = tmp.path().join("a.parquet");
+    ParquetWriter::new(std::fs::File::create(&parquet).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let csv: String = std::iter::once("ts,model,latency_ms".to_string())
+        .chain(
+            ts.iter()
+                .zip(["10", "NaN", "inf", "-inf", "20"])
+                .map(|(t, l)| format!("{t},churn-predictor,{l}")),
+        )
+        .collect::<Vec<_>>()
+        .join("\n");
+    let fields = "      fields: { timestamp: ts, model: model, latency_ms: latency_ms }\n";
+    for (name, bytes) in [
+        ("logs/a.parquet", std::fs::read(&parquet).unwrap()),
+        ("logs/a.csv", csv.into_bytes()),
+    ] {
+        let source = format!("    - path: {name}\n{fields}");
+        let (_t, config) = setup(PERIOD, &source, &[(name, &bytes)]);
+        let doc = doc_of(&config);
+        // NaN, inf and -inf rejected as non-numeric; 10 and 20 kept: p50 15.
+        assert_eq!(
+            doc["rejected"][0]["reason"], "non-numeric latency",
+            "{name}"
+        );
+        assert_eq!(doc["rejected"][0]["count"], 3, "{name}");
+        let m = model(&doc, "churn-predictor");
+        assert_eq!(m["requests"], 2, "{name}");
+        assert_eq!(m["latency_p50_ms"], 15.0, "{name}");
+    }
+}
+
+#[test]
+fn a_parquet_decimal_column_is_read_as_numbers() {
+    // fixtures/hostile/decimal.parquet: one churn-predictor record on 2026-09-21, latency
+    // DECIMAL(9,2) 12.50.
+    let bytes = std::fs::read(fixture("hostile/decimal.parquet")).unwrap();
+    let source = "    - path: logs/d.parquet\n      fields: { timestamp: ts, model: model, latency_ms: latency_ms }\n";
+    let (_tmp, config) = setup(PERIOD, source, &[("logs/d.parquet", &bytes)]);
+    let doc = doc_of(&config);
+    let m = model(&doc, "churn-predictor");
+    assert_eq!(
+        (m["requests"].as_u64(), m["latency_p50_ms"].as_f64()),
+        (Some(1), Some(12.5))
+    );
+}
+
+#[test]
+fn compressed_extracts_are_refused_by_name_before_polars_reads_them() {
+    // zstd's magic number (28 B5 2F FD); gzip's is tested in hostile.rs.
+    let source = "    - path: logs/a.ndjson\n";
+    let (_tmp, config) = setup(
+        PERIOD,
+        source,
+        &[("logs/a.ndjson", b"\x28\xb5\x2f\xfd rest of a frame")],
+    );
+    let out = kpis(&config, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("a.ndjson") && out.stderr.contains("zstd-compressed"),
+        "{}",
+        out.stderr
+    );
+}
