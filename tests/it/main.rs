@@ -9,6 +9,7 @@ mod audits;
 mod bad_input;
 mod bundle;
 mod cli;
+mod export_shapes;
 mod exports;
 mod hostile;
 mod logs;

@@ -82,12 +82,22 @@ fn parse_model(path: &Path, doc: &Value) -> Result<RegisteredModel> {
         .and_then(Value::as_str)
         .ok_or_else(|| Error::mlflow(path, "model.json has no registered_model.name"))?;
     let mut versions = Vec::new();
-    let list = rm
-        .get("versions")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    for v in &list {
+    // `versions` since mlflow-export-import 1.2; older releases (1.1.x, MLflow 2.0/2.1 and the
+    // 2021 samples) wrote only `latest_versions`, the latest version of each stage. A model
+    // without either list cannot be judged: it is an error, never silently "not in production".
+    let list = match (rm.get("versions"), rm.get("latest_versions")) {
+        (Some(Value::Array(list)), _) | (None, Some(Value::Array(list))) => list,
+        _ => {
+            return Err(Error::mlflow(
+                path,
+                format!(
+                    "registered model `{name}`: no `versions` or `latest_versions` list, so \
+                     whether a version is in production cannot be read"
+                ),
+            ));
+        }
+    };
+    for v in list {
         let version = v
             .get("version")
             .map(scalar)

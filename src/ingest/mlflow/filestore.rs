@@ -62,10 +62,7 @@ pub fn read(root: &Path) -> Result<Store> {
             Some(run) => {
                 runs.insert(run_id.to_string(), run);
             }
-            // Without a meta.yaml, read_run has said so already.
-            None if dir.join("meta.yaml").is_file() => {
-                warnings.push(format!("{}: source run {run_id} is deleted", dir.display()))
-            }
+            // read_run has said why: no meta.yaml, an unreadable one, or a deleted run.
             None => {}
         }
     }
@@ -219,7 +216,8 @@ fn active_experiments(root: &Path) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// `None` when the run is deleted or its folder has no `meta.yaml` (then with a warning).
+/// `None`, with a warning, when the run is deleted, its folder has no `meta.yaml`, or its
+/// `meta.yaml` names no run or another run.
 fn read_run(
     dir: &Path,
     warnings: &mut Vec<String>,
@@ -235,6 +233,27 @@ fn read_run(
     }
     let meta: RunMeta = read_yaml(&meta_path)?;
     if meta.lifecycle_stage.as_deref().unwrap_or("active") != "active" {
+        let id = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+        warnings.push(format!(
+            "{}: source run {} is deleted",
+            dir.display(),
+            id.unwrap_or_default()
+        ));
+        return Ok(None);
+    }
+    // A meta.yaml that names no run, or another run than its folder, is not this run's record:
+    // no fact is drawn from the folder.
+    let folder = dir.file_name().map(|n| n.to_string_lossy().into_owned());
+    let named = meta.run_id.clone().or(meta.run_uuid.clone());
+    if named.is_none() || named != folder {
+        warnings.push(format!(
+            "{}: meta.yaml {}; the run cannot be read, and no fact is drawn from it",
+            meta_path.display(),
+            match &named {
+                None => "names no run (no run_id or run_uuid)".to_string(),
+                Some(id) => format!("names run {id}, not the folder's"),
+            }
+        ));
         return Ok(None);
     }
     // The run's own records, not its artifacts (model cards are collected on their own).
@@ -243,12 +262,7 @@ fn read_run(
             files.push(path);
         }
     }
-    let fallback_id = dir.file_name().map(|n| n.to_string_lossy().into_owned());
-    let run_id = meta
-        .run_id
-        .or(meta.run_uuid)
-        .or(fallback_id)
-        .unwrap_or_default();
+    let run_id = named.unwrap_or_default();
     let experiment_id = meta
         .experiment_id
         .as_ref()

@@ -234,6 +234,7 @@ fn detect(path: &Path) -> Result<StoreKind> {
         || path.join("model.json").is_file()
         || path.join("experiments").join("experiments.json").is_file()
         || path.join("models").join("models.json").is_file()
+        || holds_model_exports(&path.join("models"))
     {
         return Ok(StoreKind::ExportImport);
     }
@@ -247,6 +248,16 @@ fn detect(path: &Path) -> Result<StoreKind> {
         return Ok(StoreKind::Sqlite);
     }
     Err(not_a_store(path, "a folder with no MLflow store in it"))
+}
+
+/// Single-model exports gathered in one folder: `models/<name>/model.json`, which a file store
+/// never has (its registry holds `models/<name>/meta.yaml`).
+fn holds_model_exports(models: &Path) -> bool {
+    std::fs::read_dir(models).is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.path().join("model.json").is_file())
+    })
 }
 
 fn not_a_store(path: &Path, what: &str) -> Error {
