@@ -58,12 +58,9 @@ pub fn read(root: &Path) -> Result<Store> {
             ));
             continue;
         };
-        match read_run(&dir, &mut warnings, &mut metadata_files)? {
-            Some(run) => {
-                runs.insert(run_id.to_string(), run);
-            }
-            // read_run has said why: no meta.yaml, an unreadable one, or a deleted run.
-            None => {}
+        // Without a run, read_run has said why: no meta.yaml, an unreadable one, or deleted.
+        if let Some(run) = read_run(&dir, &mut warnings, &mut metadata_files)? {
+            runs.insert(run_id.to_string(), run);
         }
     }
     Ok(Store {
