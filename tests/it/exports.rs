@@ -206,3 +206,93 @@ fn compressed_extracts_are_refused_by_name_before_polars_reads_them() {
         out.stderr
     );
 }
+
+/// The account of `name` among the document's files.
+fn file_of<'a>(doc: &'a Value, name: &str) -> &'a Value {
+    doc["log_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["path"].as_str().unwrap().ends_with(name))
+        .unwrap_or_else(|| panic!("no file {name}"))
+}
+
+#[test]
+fn small_files_read_together_keep_their_own_rows_and_lines() {
+    // Three CSV files share a header (read as one group), a fourth has its columns in another
+    // order (read apart). b.csv's second data row (line 3) has a bad timestamp.
+    let head = "timestamp,model,latency_ms\n";
+    let row = |day: u32, lat: u32| format!("2026-09-{day:02}T00:00:00Z,churn-predictor,{lat}\n");
+    let a = format!("{head}{}{}", row(1, 10), row(2, 20));
+    let b = format!(
+        "{head}{}2026-09-xxT00:00:00Z,churn-predictor,30\n{}",
+        row(3, 40),
+        row(4, 50)
+    );
+    let c = format!("{head}{}", row(5, 60));
+    let d = "model,latency_ms,timestamp\nchurn-predictor,70,2026-09-06T00:00:00Z\n".to_string();
+    // NDJSON: n2 has no final line end, n3's line 2 is not JSON.
+    let j = |day: u32, lat: u32| {
+        format!(
+            r#"{{"timestamp":"2026-09-{day:02}T00:00:00Z","model":"fraud-detector","latency_ms":{lat}}}"#
+        )
+    };
+    let n1 = format!("{}\n{}\n", j(1, 1), j(2, 2));
+    let n2 = j(3, 3);
+    let n3 = format!("{}\nnot json\n{}\n", j(4, 4), j(5, 5));
+    let source = "    - path: logs/*.csv\n    - path: logs/*.ndjson\n";
+    let files: Vec<(String, String)> = [
+        ("a.csv", a),
+        ("b.csv", b),
+        ("c.csv", c),
+        ("d.csv", d),
+        ("n1.ndjson", n1),
+        ("n2.ndjson", n2),
+        ("n3.ndjson", n3),
+    ]
+    .into_iter()
+    .map(|(n, t)| (format!("logs/{n}"), t))
+    .collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_bytes()))
+        .collect();
+    let (_tmp, config) = setup(PERIOD, source, &refs);
+    let doc = doc_of(&config);
+    let counts = |name: &str| {
+        let f = file_of(&doc, name);
+        (
+            f["records"].as_u64(),
+            f["accepted"].as_u64(),
+            f["rejected"].as_u64(),
+        )
+    };
+    assert_eq!(counts("a.csv"), (Some(2), Some(2), Some(0)));
+    assert_eq!(counts("b.csv"), (Some(3), Some(2), Some(1)));
+    assert_eq!(counts("c.csv"), (Some(1), Some(1), Some(0)));
+    assert_eq!(counts("d.csv"), (Some(1), Some(1), Some(0)));
+    assert_eq!(counts("n1.ndjson"), (Some(2), Some(2), Some(0)));
+    assert_eq!(counts("n2.ndjson"), (Some(1), Some(1), Some(0)));
+    assert_eq!(counts("n3.ndjson"), (Some(3), Some(2), Some(1)));
+    let rejected = doc["rejected"].as_array().unwrap();
+    let line_of = |name: &str| {
+        rejected
+            .iter()
+            .find(|r| r["source"].as_str().unwrap().ends_with(name))
+            .map(|r| {
+                (
+                    r["reason"].as_str().unwrap().to_string(),
+                    r["first_line"].as_u64(),
+                )
+            })
+    };
+    assert_eq!(
+        line_of("b.csv"),
+        Some(("unparseable timestamp".into(), Some(3)))
+    );
+    assert_eq!(line_of("n3.ndjson"), Some(("not JSON".into(), Some(2))));
+    // Figures over all of them: churn-predictor 10, 20, 40, 50, 60, 70 → p50 45; fraud-detector
+    // 1..5 (the bad line aside) → p50 3.
+    assert_eq!(model(&doc, "churn-predictor")["latency_p50_ms"], 45.0);
+    assert_eq!(model(&doc, "fraud-detector")["latency_p50_ms"], 3.0);
+}

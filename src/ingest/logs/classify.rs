@@ -139,10 +139,12 @@ pub fn period_bounds_ns(period: Period) -> (i64, i64) {
 
 /// Parse and classify: `code` 0 accepted, 1 outside the period, 3–7 a reject reason, 8–10 a
 /// line that is no record.
+/// `file`: the input index of every row, or `None` when the frame has a `file` column already
+/// (several files read as one buffer, `scan::locate`).
 pub(super) fn canonical(
     lf: LazyFrame,
     source: &LogSource,
-    file: u32,
+    file: Option<u32>,
     start: i64,
     end: i64,
 ) -> LazyFrame {
@@ -196,7 +198,10 @@ pub(super) fn canonical(
         status.clone().is_not_null().alias("has_status"),
         status.is_not_null().and(is_success.not()).alias("is_error"),
     ])
-    .with_columns([code.alias("code"), lit(file).alias("file")])
+    .with_columns([
+        code.alias("code"),
+        file.map_or_else(|| col("file"), lit).alias("file"),
+    ])
     .select([
         col("file").cast(DataType::UInt32),
         col("row").cast(DataType::UInt64),

@@ -110,6 +110,36 @@ fn splunk_markers(splunk: bool) -> Vec<Expr> {
     out
 }
 
+/// The column a CSV group's rows carry their file's path in.
+pub(super) const GROUP_PATH: &str = "__dossier_group_path";
+
+/// Several small CSV files of one source with the same header, read by one reader: rows are
+/// numbered across the group and each carries its file's path in `path` (`scan::locate_paths`
+/// turns them back into each file's rows).
+pub(super) fn scan_csv_group(group: &[&Input], source: &LogSource) -> Result<LazyFrame> {
+    let Some(first) = group.first() else {
+        return Err(Error::Internal("an empty CSV group".into()));
+    };
+    let paths = polars_buffer::Buffer::from_iter(
+        group
+            .iter()
+            .map(|i| PlRefPath::new(scan_path(i).to_string_lossy().as_ref())),
+    );
+    let lf = LazyCsvReader::new_paths(paths)
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .with_row_index(Some(RowIndex {
+            name: "row".into(),
+            offset: 0,
+        }))
+        .with_include_file_paths(Some(GROUP_PATH.into()))
+        .finish()
+        .map_err(|e| polars_error(std::slice::from_ref(first), e))?;
+    let fields = field_list(&source.fields);
+    let lf = by_column(lf, first, &fields)?;
+    Ok(lf.with_columns(splunk_markers(false)))
+}
+
 /// CSV and Parquet: a field is a column (a dotted path reaches into a Parquet struct column). A
 /// missing timestamp or model column is an error; the others may be absent.
 fn by_column(mut lf: LazyFrame, input: &Input, fields: &[(&str, &str)]) -> Result<LazyFrame> {
@@ -117,6 +147,9 @@ fn by_column(mut lf: LazyFrame, input: &Input, fields: &[(&str, &str)]) -> Resul
         .collect_schema()
         .map_err(|e| polars_error(std::slice::from_ref(input), e))?;
     let mut exprs = vec![col("row")];
+    if schema.contains(GROUP_PATH) {
+        exprs.push(col(GROUP_PATH));
+    }
     for (name, path) in fields {
         let parts: Vec<String> = if schema.contains(path) || input.format == LogFormat::Csv {
             vec![path.to_string()]
