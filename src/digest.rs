@@ -78,10 +78,20 @@ pub fn copy_hashing(
     from: &mut impl Read,
     to: &mut impl Write,
 ) -> std::result::Result<(u64, String), CopyError> {
+    copy_hashing_with(from, to, &mut vec![0u8; 1 << 20])
+}
+
+/// `copy_hashing` through the caller's buffer: a loop over thousands of files reuses one, where
+/// a fresh megabyte per file (between the small allocations that outlive it) grew the heap by
+/// gigabytes.
+pub fn copy_hashing_with(
+    from: &mut impl Read,
+    to: &mut impl Write,
+    buf: &mut [u8],
+) -> std::result::Result<(u64, String), CopyError> {
     let mut reader = HashingReader::new(from);
-    let mut buf = vec![0u8; 1 << 20];
     loop {
-        let n = match reader.read(&mut buf) {
+        let n = match reader.read(buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,

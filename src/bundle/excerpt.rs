@@ -17,7 +17,8 @@ use crate::error::{Error, Result};
 use crate::ingest::logs::RecordLines;
 
 pub struct Excerpt {
-    pub file: tempfile::NamedTempFile,
+    /// Where the cut starts in the spool.
+    pub offset: u64,
     pub size: u64,
     pub original_size: u64,
     pub original_sha256: String,
@@ -29,9 +30,9 @@ pub fn write(
     format: LogFormat,
     rows: &[u64],
     bad_lines: &[u64],
-    dir: &Path,
+    spool: &mut Spool,
 ) -> Result<Excerpt> {
-    into_temp(path, dir, |out| match format {
+    into_temp(path, spool, |out| match format {
         LogFormat::Csv => csv_rows(path, rows, out),
         LogFormat::Parquet => parquet_rows(path, rows, out),
         _ => json_lines(path, rows, bad_lines, out),
@@ -40,28 +41,62 @@ pub fn write(
 
 /// A temporary file in `dir` that `fill` writes from `path`; `fill` returns the original's size
 /// and SHA-256.
+/// Every cut of a build, one after the other in one temporary file beside the output: thousands
+/// of hourly files would otherwise mean thousands of temporary files (inode churn dominated such
+/// a build), and memory stays flat however many or large the cuts are.
+pub struct Spool {
+    file: std::io::BufWriter<tempfile::NamedTempFile>,
+    len: u64,
+}
+
+impl Spool {
+    pub fn new(dir: &Path) -> Result<Spool> {
+        let tmp = tempfile::Builder::new()
+            .prefix(&super::writer::excerpt_prefix())
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
+        Ok(Spool {
+            file: std::io::BufWriter::with_capacity(1 << 20, tmp),
+            len: 0,
+        })
+    }
+
+    /// The spool written out, to be read by the staging workers; it is removed when dropped.
+    pub fn finish(self) -> Result<tempfile::NamedTempFile> {
+        let path = self.file.get_ref().path().to_path_buf();
+        self.file
+            .into_inner()
+            .map_err(|e| Error::io("cannot write the excerpts to", &path, e.into_error()))
+    }
+}
+
+impl Write for Spool {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+/// Append the cut that `fill` writes from `path` to the spool; `fill` returns the original's
+/// size and SHA-256.
 pub(super) fn into_temp(
     path: &Path,
-    dir: &Path,
+    spool: &mut Spool,
     fill: impl FnOnce(&mut dyn Write) -> Result<(u64, String)>,
 ) -> Result<Excerpt> {
-    let tmp = tempfile::Builder::new()
-        .prefix(&super::writer::excerpt_prefix())
-        .tempfile_in(dir)
-        .map_err(|e| Error::io("cannot create a temporary file in", dir, e))?;
-    let mut out = std::io::BufWriter::new(tmp);
-    let (original_size, original_sha256) = fill(&mut out)?;
-    let file = out
-        .into_inner()
-        .map_err(|e| Error::io("cannot write an excerpt of", path, e.into_error()))?;
-    let size = file
-        .as_file()
-        .metadata()
-        .map_err(|e| Error::io("cannot read", file.path(), e))?
-        .len();
+    let offset = spool.len;
+    let (original_size, original_sha256) = fill(spool)?;
+    spool
+        .flush()
+        .map_err(|e| Error::io("cannot write an excerpt of", path, e))?;
     Ok(Excerpt {
-        file,
-        size,
+        offset,
+        size: spool.len - offset,
         original_size,
         original_sha256,
     })
@@ -204,11 +239,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let src = dir.path().join("in");
         std::fs::write(&src, text).unwrap();
-        let ex = write(&src, format, rows, bad, dir.path()).unwrap();
+        // A cut of something else first: this one must start where that one ends.
+        let mut spool = Spool::new(dir.path()).unwrap();
+        spool.write_all(b"before").unwrap();
+        let ex = write(&src, format, rows, bad, &mut spool).unwrap();
+        assert_eq!(ex.offset, 6);
         assert_eq!(ex.original_size, text.len() as u64);
         // sha256 of the input, as `sha256sum` would print it.
         assert_eq!(ex.original_sha256, crate::digest::sha256_hex(text));
-        std::fs::read(ex.file.path()).unwrap()
+        let bytes = std::fs::read(spool.finish().unwrap().path()).unwrap();
+        bytes[6..].to_vec()
     }
 
     #[test]

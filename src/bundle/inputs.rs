@@ -43,6 +43,9 @@ pub struct Input {
     pub excerpt: Option<ExcerptPlan>,
     /// A log extract to minimise (mapped fields, file and line) before it is staged.
     pub minimise: Option<Minimise>,
+    /// A cut (minimised extract or excerpt): `source` is then the build's spool, and the cut its
+    /// `size` bytes from this offset.
+    pub spooled: Option<u64>,
 }
 
 /// A source file the bundle describes but does not carry: a store whose lineage extracts stand
@@ -104,15 +107,22 @@ pub struct ExcerptPlan {
     pub bad_lines: Vec<u64>,
 }
 
-/// Replace each planned excerpt's source by its excerpt, written into `dir`; the returned files
-/// must live until the inputs are staged.
-pub fn cut_excerpts(inputs: &mut [Input], dir: &Path) -> Result<Vec<tempfile::NamedTempFile>> {
-    let mut files = Vec::new();
-    for input in inputs.iter_mut() {
+/// Replace each planned excerpt's source by its excerpt, all written into one spool in `dir`;
+/// the returned file must live until the inputs are staged.
+pub fn cut_excerpts(inputs: &mut [Input], dir: &Path) -> Result<Option<tempfile::NamedTempFile>> {
+    if inputs
+        .iter()
+        .all(|i| i.minimise.is_none() && i.excerpt.is_none())
+    {
+        return Ok(None);
+    }
+    let mut spool = super::excerpt::Spool::new(dir)?;
+    let mut cuts = Vec::new();
+    for (index, input) in inputs.iter_mut().enumerate() {
         let cut = match (input.minimise.take(), input.excerpt.take()) {
             (Some(plan), _) => {
                 crate::error::contain(&input.source, "minimising the extract", || {
-                    super::minimise::write(&input.source, &plan, dir)
+                    super::minimise::write(&input.source, &plan, &mut spool)
                 })?
             }
             (None, Some(plan)) => {
@@ -122,7 +132,7 @@ pub fn cut_excerpts(inputs: &mut [Input], dir: &Path) -> Result<Vec<tempfile::Na
                         plan.format,
                         &plan.rows,
                         &plan.bad_lines,
-                        dir,
+                        &mut spool,
                     )
                 })?
             }
@@ -133,11 +143,18 @@ pub fn cut_excerpts(inputs: &mut [Input], dir: &Path) -> Result<Vec<tempfile::Na
             size: cut.original_size,
             sha256: cut.original_sha256,
         });
-        input.source = cut.file.path().to_path_buf();
         input.size = cut.size;
-        files.push(cut.file);
+        cuts.push((index, cut.offset));
     }
-    Ok(files)
+    let spool = spool.finish()?;
+    for (index, offset) in cuts {
+        if let Some(input) = inputs.get_mut(index) {
+            input.spooled = Some(offset);
+            input.source = spool.path().to_path_buf();
+            input.within = None;
+        }
+    }
+    Ok(Some(spool))
 }
 
 /// A file found for the bag: its role, source and the model it belongs to.
@@ -362,6 +379,7 @@ pub fn collect_inputs(
                 source,
                 excerpt: plans.remove(&dest),
                 minimise: minimise.remove(&dest),
+                spooled: None,
                 dest,
                 size: meta.len(),
                 mtime,

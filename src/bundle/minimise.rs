@@ -19,7 +19,7 @@ use polars::prelude::*;
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
-use super::excerpt::{Excerpt, finish, open_hashing};
+use super::excerpt::{Excerpt, Spool, finish, open_hashing};
 use crate::config::{FieldMap, LogFormat};
 use crate::error::{Error, Result};
 use crate::ingest::logs::{RecordLines, json_path, splunk_non_record};
@@ -95,8 +95,8 @@ impl Minimise {
 }
 
 /// Write the minimised extract of `path` into a temporary file in `dir`.
-pub fn write(path: &Path, plan: &Minimise, dir: &Path) -> Result<Excerpt> {
-    super::excerpt::into_temp(path, dir, |out| match plan.format {
+pub fn write(path: &Path, plan: &Minimise, spool: &mut Spool) -> Result<Excerpt> {
+    super::excerpt::into_temp(path, spool, |out| match plan.format {
         LogFormat::Csv => csv_records(path, plan, out),
         LogFormat::Parquet => parquet_records(path, plan, out),
         _ => json_records(path, plan, out),
@@ -223,16 +223,23 @@ impl LineCounter {
     }
 
     fn line_at(&mut self, offset: u64) -> std::io::Result<u64> {
-        use std::io::Read;
-        let mut byte = [0u8; 1];
+        use std::io::{BufRead, Read};
+        // Newlines before `offset`, a buffer at a time.
         while self.at < offset {
-            if self.raw.read(&mut byte)? == 0 {
+            let buf = self.raw.fill_buf()?;
+            if buf.is_empty() {
                 return Ok(self.newlines + 1);
             }
-            self.at += 1;
-            self.newlines += u64::from(byte[0] == b'\n');
+            let take = buf
+                .len()
+                .min(usize::try_from(offset - self.at).unwrap_or(usize::MAX));
+            let chunk = buf.get(..take).unwrap_or_default();
+            self.newlines += memchr::memchr_iter(b'\n', chunk).count() as u64;
+            self.raw.consume(take);
+            self.at += take as u64;
         }
         // The byte at `offset` itself: a CRLF's `\n` still belongs to the previous line.
+        let mut byte = [0u8; 1];
         if self.raw.read(&mut byte)? == 1 {
             self.at += 1;
             self.newlines += u64::from(byte[0] == b'\n');
@@ -333,10 +340,12 @@ mod tests {
             key: [0; 32],
             shown: "in.csv".into(),
         };
-        let ex = write(&src, &plan, dir.path()).unwrap();
-        std::fs::read_to_string(ex.file.path())
-            .unwrap()
-            .lines()
+        let mut spool = Spool::new(dir.path()).unwrap();
+        let ex = write(&src, &plan, &mut spool).unwrap();
+        assert_eq!(ex.offset, 0);
+        let text = std::fs::read_to_string(spool.finish().unwrap().path()).unwrap();
+        assert_eq!(text.len() as u64, ex.size);
+        text.lines()
             .map(|l| {
                 serde_json::from_str::<Value>(l).unwrap()["line"]
                     .as_u64()

@@ -125,6 +125,13 @@ pub(super) struct LineSlices {
 impl LineSlices {
     pub(super) fn open(path: &Path, size: usize) -> Result<Self> {
         let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
+        // A small file needs no 64 MiB buffer: thousands of such allocations left the allocator
+        // holding gigabytes.
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("cannot read", path, e))?
+            .len();
+        let size = size.min(usize::try_from(len).unwrap_or(usize::MAX).saturating_add(1));
         Ok(Self {
             file,
             path: path.to_path_buf(),
