@@ -10,6 +10,7 @@
 //! rest is read as usual.
 
 mod account;
+mod batch;
 mod classify;
 mod format;
 mod lines;
