@@ -9,7 +9,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::common::*;
-use crate::logs::{kpis, setup};
+use crate::logs::{kpis, model, setup};
 
 const PERIOD: (&str, &str) = ("2026-07-01", "2026-09-30");
 
@@ -17,15 +17,6 @@ fn doc_of(config: &Path) -> Value {
     let out = kpis(config, &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     out.json()
-}
-
-fn model<'a>(doc: &'a Value, name: &str) -> &'a Value {
-    doc["models"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["name"] == name)
-        .unwrap()
 }
 
 #[test]

@@ -13,7 +13,7 @@ fn sample_doc() -> Value {
     out.json()
 }
 
-fn model<'a>(doc: &'a Value, name: &str) -> &'a Value {
+pub(crate) fn model<'a>(doc: &'a Value, name: &str) -> &'a Value {
     doc["models"]
         .as_array()
         .unwrap()
