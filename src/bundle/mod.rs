@@ -12,6 +12,7 @@
 
 mod bag;
 mod excerpt;
+mod facts;
 mod generated;
 mod index;
 mod inputs;
@@ -20,19 +21,16 @@ mod stage;
 mod tables;
 mod writer;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::ingest::Evidence;
 use crate::kpi::Document;
 use crate::output;
-use crate::vocab::kpi::Definition;
-use crate::vocab::{InputRole, Kpi, layout};
+use crate::vocab::{InputRole, layout};
 
 pub use bag::{Sealed, bundle_name};
 pub(crate) use writer::write_atomically;
@@ -86,38 +84,6 @@ pub struct Prepared<'a> {
     limitations: Vec<String>,
     /// How long retrieving the evidence took (`record_retrieval`); `None` in a reproducible
     /// build, whose bytes may not depend on the clock.
-    retrieval_seconds: Option<f64>,
-}
-
-/// What the report template receives about the bundle, as `/bundle.json` (docs/report-data.md).
-#[derive(Serialize)]
-struct Facts<'a> {
-    bundle_id: &'a str,
-    build_time: String,
-    version: &'static str,
-    fingerprint: Option<&'a str>,
-    evidence: Vec<stage::Indexed>,
-    sources: Vec<stage::SourceRow>,
-    /// Every path the KPI document names → how the report shows it and its bundle path.
-    paths: BTreeMap<String, stage::Location>,
-    /// Registered model → the bundle path of the file that evidences its registry facts (its
-    /// lineage extract, or the store the bag carries).
-    lineage: BTreeMap<String, String>,
-    /// Regulator requests only (a scope or a request id); empty otherwise.
-    request_index: &'a [index::IndexRow],
-    /// Every portfolio KPI's definition and formula, in the document's order.
-    kpis: Vec<Definition>,
-    /// How each per-model inference figure is computed.
-    figures: &'static [crate::vocab::figure::Figure],
-    /// Where each KPI's target comes from: `policy.targets` or `default`.
-    target_set_in: std::collections::BTreeMap<&'static str, &'static str>,
-    /// What the build cannot vouch for (after the KPI document's own limitations).
-    limitations: &'a [String],
-    /// The time-stamp authority that will stamp the signature (null: none).
-    tsa: Option<&'a str>,
-    /// Sign-off and document control from `report:`.
-    document: &'a crate::config::DocumentControl,
-    /// Evidence-retrieval time in seconds; null in a reproducible build.
     retrieval_seconds: Option<f64>,
 }
 
@@ -236,100 +202,9 @@ impl<'a> Prepared<'a> {
         &self.kpis_json
     }
 
-    /// The bundle's facts for the report: id, signer, build time, evidence index, sources.
+    /// The bundle's facts for the report (`/bundle.json`, see `facts`).
     pub fn facts_json(&self) -> Result<Vec<u8>> {
-        let facts = Facts {
-            bundle_id: &self.name,
-            build_time: self.req.build_time.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            version: env!("CARGO_PKG_VERSION"),
-            fingerprint: self.req.fingerprint.as_deref(),
-            evidence: self.staged.evidence_index(),
-            sources: self.staged.sources(),
-            paths: self.locations(),
-            lineage: self.lineage(),
-            request_index: &self.request_index,
-            kpis: Kpi::ALL.map(Kpi::describe).to_vec(),
-            figures: &crate::vocab::figure::FIGURES,
-            target_set_in: Kpi::ALL
-                .into_iter()
-                .map(|k| {
-                    let configured = self.req.config.policy.configured_targets.contains(&k);
-                    (
-                        k.name(),
-                        if configured {
-                            "policy.targets"
-                        } else {
-                            "default"
-                        },
-                    )
-                })
-                .collect(),
-            limitations: &self.limitations,
-            tsa: self
-                .req
-                .config
-                .tsa
-                .as_ref()
-                .filter(|_| self.req.trusted_time)
-                .map(|t| t.url.as_str()),
-            document: &self.req.config.control,
-            retrieval_seconds: self.retrieval_seconds,
-        };
-        serde_json::to_vec_pretty(&facts)
-            .map_err(|e| Error::Internal(format!("cannot serialise bundle facts: {e}")))
-    }
-
-    /// `Staged::locations`, with the paths the document names that are not inputs: audit
-    /// evidence as the audit wrote it (relative to the config folder), stores and artifact
-    /// folders.
-    fn locations(&self) -> BTreeMap<String, stage::Location> {
-        let mut paths = self.staged.locations();
-        let config = self.req.config;
-        let doc = self.req.doc;
-        let written = doc
-            .audits
-            .iter()
-            .flat_map(|a| &a.controls)
-            .flat_map(|c| &c.evidence);
-        for item in written {
-            let full = config.base_dir.join(item).display().to_string();
-            let bundle = paths.get(&full).and_then(|l| l.bundle.clone());
-            let shown = item.clone();
-            paths.insert(item.clone(), stage::Location { shown, bundle });
-        }
-        let folders = doc
-            .models
-            .iter()
-            .flat_map(|m| [Some(m.store.as_str()), m.artifact_dir.as_deref()])
-            .flatten()
-            .chain(doc.mlflow_sources.iter().map(|s| s.path.as_str()));
-        for folder in folders {
-            paths
-                .entry(folder.to_string())
-                .or_insert_with(|| stage::Location {
-                    shown: config.shown(Path::new(folder)),
-                    bundle: None,
-                });
-        }
-        paths
-    }
-
-    /// Each registered model's registry evidence in the bag: its lineage extract, else (a
-    /// whole-store build) the store's file.
-    fn lineage(&self) -> BTreeMap<String, String> {
-        let extracts = self.staged.generated.iter().filter_map(|g| {
-            let model = g.system.clone()?;
-            Some((model, format!("{}{}", layout::DATA, g.dest)))
-        });
-        let mut out: BTreeMap<String, String> = extracts.collect();
-        let paths = self.staged.locations();
-        for m in &self.req.doc.models {
-            let carried = paths.get(&m.store).and_then(|l| l.bundle.clone());
-            if let (false, Some(store)) = (out.contains_key(&m.name), carried) {
-                out.insert(m.name.clone(), store);
-            }
-        }
-        out
+        facts::facts_json(self)
     }
 
     /// Phase three: every manifest line and the tag manifest, with the report in the payload.

@@ -326,6 +326,43 @@ mod tests {
     }
 
     #[test]
+    fn a_figure_strictly_above_its_limit_is_a_finding_and_n_a_never_is() {
+        let mut m = ModelKpis::named("agent");
+        m.in_production = true;
+        m.risk_tier = RiskTier::High;
+        m.thresholds = Some(crate::config::Limits {
+            score_psi: Some(0.25),
+            error_rate: Some(0.05),
+            latency_p99_ms: Some(2000.0),
+        });
+        // PSI exactly at its limit, error rate above, p99 above, as a finding each of the
+        // model's tier; then every figure n/a.
+        m.score_psi = Some(0.25);
+        m.error_rate = Some(0.0625);
+        m.latency_p99_ms = Some(2000.5);
+        let ids: Vec<String> = log_findings(&m, None).into_iter().map(|i| i.id).collect();
+        assert_eq!(ids, ["agent:error_rate", "agent:latency_p99_ms"]);
+        let found = log_findings(&m, None);
+        assert!(
+            found[0]
+                .finding
+                .contains("6.25% is above the threshold 5.00%"),
+            "{}",
+            found[0].finding
+        );
+        assert!(
+            found[1]
+                .finding
+                .contains("2000.5 ms is above the threshold 2000.0 ms")
+        );
+        assert_eq!(found[0].severity, Some(High));
+        m.score_psi = None;
+        m.error_rate = None;
+        m.latency_p99_ms = None;
+        assert!(log_findings(&m, None).is_empty());
+    }
+
+    #[test]
     fn model_findings_take_severity_and_radius_from_tier() {
         let mut m = ModelKpis::named("fraud");
         m.in_production = true;

@@ -27,7 +27,8 @@ pub fn printable(
         .into_iter()
         .find(|c| covered(*c))
         .unwrap_or('?');
-    if base.len() > 1 {
+    // The filesystem root as the config folder would cut every `//` (a URL's too): not done.
+    if !base.trim_end_matches(std::path::MAIN_SEPARATOR).is_empty() {
         relativise(&mut value, base);
     }
     clean(&mut value, &|c| covered(c), placeholder, &mut missing);
@@ -35,20 +36,42 @@ pub fn printable(
     (bytes, missing)
 }
 
-/// Every string and key with `base` cut out where it occurs.
+/// Every string and key with `base` cut out where a path starts with it.
 fn relativise(value: &mut Value, base: &str) {
     match value {
-        Value::String(s) if s.contains(base) => *s = s.replace(base, ""),
+        Value::String(s) if s.contains(base) => *s = strip_base(s, base),
         Value::Array(items) => items.iter_mut().for_each(|i| relativise(i, base)),
         Value::Object(map) => {
             let old = std::mem::take(map);
             for (key, mut item) in old {
                 relativise(&mut item, base);
-                map.insert(key.replace(base, ""), item);
+                map.insert(strip_base(&key, base), item);
             }
         }
         _ => {}
     }
+}
+
+/// `text` without `base` where it begins a path: at the start, or after a character that no
+/// path holds there (a space, a quote, a bracket). Inside another path (`/mnt/data/x` when the
+/// config is in `/data`) it stays, so no path outside the folder is cut short.
+fn strip_base(text: &str, base: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(base) {
+        let (before, after) = rest.split_at(i);
+        let starts_path = before
+            .chars()
+            .next_back()
+            .is_none_or(|c| !(c.is_alphanumeric() || matches!(c, '/' | '.' | '-' | '_' | '~')));
+        out.push_str(before);
+        if !starts_path {
+            out.push_str(base);
+        }
+        rest = after.get(base.len()..).unwrap_or_default();
+    }
+    out.push_str(rest);
+    out
 }
 
 fn clean(

@@ -245,3 +245,55 @@ fn a_bad_response_register_or_threshold_names_its_file_row_or_key() {
         out.stderr
     );
 }
+
+#[test]
+fn per_file_tables_list_200_rows_and_say_where_all_of_them_are() {
+    // 201 log files: the report shows 200 of each per-file table and names the bundle file
+    // that lists every one; the totals row sums all 201 (one record each).
+    let files: Vec<(String, String)> = (0..201)
+        .map(|i| {
+            (
+                format!("logs/part-{i:03}.ndjson"),
+                format!(
+                    "{{\"timestamp\":\"2026-09-01T00:{:02}:{:02}Z\",\"model\":\"churn-predictor\",\"latency_ms\":5}}\n",
+                    i / 60,
+                    i % 60
+                ),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_bytes()))
+        .collect();
+    let (tmp, config) = crate::logs::setup(
+        ("2026-07-01", "2026-09-30"),
+        "    - path: logs/*.ndjson\n",
+        &refs,
+    );
+    let out = run(&[
+        "build",
+        "-c",
+        config.to_str().unwrap(),
+        "-o",
+        tmp.path().join("out").to_str().unwrap(),
+        "--unsigned",
+        "--timestamp",
+        TIME,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let zip = PathBuf::from(out.stdout.lines().next().unwrap());
+    let text = pdftotext(&pdf_beside(&zip)).replace('\n', " ");
+    assert!(
+        text.contains(
+            "The first 200 of 201 are shown; all 201 are in data/kpis/kpis.json (log_files)."
+        ),
+        "{text}"
+    );
+    assert!(text.contains("all 201 files 201 201 0 0 0"), "{text}");
+    assert!(text.contains("all of them") || text.contains("are in data/sources.csv."));
+    assert!(
+        !text.contains("part-200.ndjson 201"),
+        "the 201st file is not listed"
+    );
+}

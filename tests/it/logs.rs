@@ -516,3 +516,36 @@ fn an_unregistered_model_is_reported_not_dropped() {
     );
     assert!(out.stderr.contains("ghost-model"), "warned: {}", out.stderr);
 }
+
+#[test]
+fn drift_monitoring_coverage_counts_the_models_pandas_found_a_psi_for() {
+    let doc = sample_doc();
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("sample-evidence/logs/expected.json")).unwrap(),
+    )
+    .unwrap();
+    // expected.py (pandas, numpy) computed score_psi per production model; those with one
+    // over all production models is the KPI.
+    let models = expected["models"].as_object().unwrap();
+    let with_psi = models
+        .values()
+        .filter(|m| !m["score_psi"].is_null())
+        .count() as u64;
+    let production = doc["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["in_production"] == true)
+        .count() as u64;
+    assert_eq!(
+        (with_psi, production),
+        (4, 5),
+        "triage-assistant has no scores"
+    );
+    let k = &doc["portfolio"]["drift_monitoring_coverage"];
+    assert_eq!(
+        (k["numerator"].as_u64(), k["denominator"].as_u64()),
+        (Some(with_psi), Some(production))
+    );
+    assert_eq!(k["value"], 0.8);
+}

@@ -302,6 +302,19 @@ mod tests {
     }
 
     #[test]
+    fn a_byte_order_mark_is_no_part_of_the_first_record() {
+        let text = b"\xEF\xBB\xBF{\"a\":1}\n{\"a\":2}\n";
+        let mut lines = RecordLines::new(&text[..], &[]);
+        assert_eq!(lines.next_record().unwrap(), Some((0, 1)));
+        assert_eq!(lines.line(), b"{\"a\":1}\n");
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(text).unwrap();
+        let mut slices = LineSlices::open(tmp.path(), 1000).unwrap();
+        let (bytes, rows) = slices.next_slice().unwrap().unwrap();
+        assert_eq!((&bytes[..], rows), (&b"{\"a\":1}\n{\"a\":2}\n"[..], 2));
+    }
+
+    #[test]
     fn record_lines_skip_blank_and_bad_lines() {
         // Lines: 1 rec, 2 blank, 3 bad, 4 rec, 5 "  \r", 6 rec without a line end.
         let text = b"{\"a\":1}\n\nnot json\n{\"a\":2}\n  \r\n{\"a\":3}";
