@@ -27,11 +27,16 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// The SHA-256 of a whole file, in hex.
 pub fn sha256_file(path: &Path) -> Result<String> {
+    file_digest(path).map(|(_, sha256)| sha256)
+}
+
+/// The size and SHA-256 (hex) of a whole file, read once.
+pub fn file_digest(path: &Path) -> Result<(u64, String)> {
     let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
     let mut reader = HashingReader::new(file);
     std::io::copy(&mut reader, &mut std::io::sink())
         .map_err(|e| Error::io("cannot read", path, e))?;
-    Ok(reader.finish().1)
+    Ok(reader.finish())
 }
 
 /// A reader that hashes and counts every byte read through it.

@@ -13,11 +13,16 @@ use super::minimise::Minimise;
 use crate::config::{Config, LogExtracts, LogFormat};
 use crate::error::{Error, Result};
 use crate::ingest::Evidence;
+use crate::ingest::logs::TRACES_LABEL;
 use crate::kpi::Document;
 use crate::vocab::InputRole;
 
 /// What a minimised log extract's bundle name adds to the original's.
 pub const MINIMISED_SUFFIX: &str = ".minimised.ndjson";
+
+/// What the records of an `mlflow-traces` source are called in the bundle: the store's bundle
+/// path plus this.
+pub const TRACES_SUFFIX: &str = ".traces.ndjson";
 
 /// One input file to copy into the bag.
 #[derive(Debug, Clone)]
@@ -138,11 +143,14 @@ pub fn cut_excerpts(inputs: &mut [Input], dir: &Path) -> Result<Option<tempfile:
             }
             (None, None) => continue,
         };
-        input.origin = Some(Origin {
-            path: input.source.clone(),
-            size: cut.original_size,
-            sha256: cut.original_sha256,
-        });
+        // A trace source's origin is its store, set already; a file's is the file cut.
+        if input.origin.is_none() {
+            input.origin = Some(Origin {
+                path: input.source.clone(),
+                size: cut.original_size,
+                sha256: cut.original_sha256,
+            });
+        }
         input.size = cut.size;
         cuts.push((index, cut.offset));
     }
@@ -172,6 +180,8 @@ pub fn collect_inputs(
     let mut found: BTreeMap<String, Found> = BTreeMap::new();
     let mut plans: BTreeMap<String, ExcerptPlan> = BTreeMap::new();
     let mut minimise: BTreeMap<String, Minimise> = BTreeMap::new();
+    // Bundle path of a trace source's records → the tracking store they were read from.
+    let mut traced: BTreeMap<String, PathBuf> = BTreeMap::new();
     let mut add =
         |role: InputRole, source: PathBuf, dest: String, system: Option<&str>| -> Result<()> {
             let dest = sanitize(&dest);
@@ -297,14 +307,30 @@ pub fn collect_inputs(
     }
     let minimised = config.bundle.log_extracts == LogExtracts::Minimised;
     for file in &evidence.logs.files {
-        let dest = evidence_dest(&base, &file.path)?;
+        // A trace source's records are the file the bundle carries; the store is their origin.
+        let (read, dest, shown) = match &file.materialised {
+            Some(records) => {
+                let dest = format!("{}{TRACES_SUFFIX}", evidence_dest(&base, &file.path)?);
+                traced.insert(sanitize(&dest), file.path.clone());
+                let shown = format!("{} ({TRACES_LABEL})", config.shown(&file.path));
+                (records.to_path_buf(), dest, shown)
+            }
+            None => (
+                file.path.clone(),
+                evidence_dest(&base, &file.path)?,
+                config.shown(&file.path),
+            ),
+        };
         if minimised {
             let dest = format!("{dest}{MINIMISED_SUFFIX}");
+            if file.materialised.is_some() {
+                traced.insert(sanitize(&dest), file.path.clone());
+            }
             let role = match file.scoped_rows {
                 Some(_) => InputRole::LogExcerpt,
                 None => InputRole::LogExtract,
             };
-            add(role, file.path.clone(), dest.clone(), None)?;
+            add(role, read.clone(), dest.clone(), None)?;
             let fields = config
                 .logs
                 .get(file.source)
@@ -319,14 +345,14 @@ pub fn collect_inputs(
                     bad_lines: file.bad_lines.clone(),
                     redact: config.bundle.redact.clone(),
                     key: redact_key,
-                    shown: config.shown(&file.path),
+                    shown,
                 },
             );
             continue;
         }
         match &file.scoped_rows {
             Some(rows) => {
-                add(InputRole::LogExcerpt, file.path.clone(), dest.clone(), None)?;
+                add(InputRole::LogExcerpt, read.clone(), dest.clone(), None)?;
                 plans.insert(
                     sanitize(&dest),
                     ExcerptPlan {
@@ -336,7 +362,7 @@ pub fn collect_inputs(
                     },
                 );
             }
-            None => add(InputRole::LogExtract, file.path.clone(), dest, None)?,
+            None => add(InputRole::LogExtract, read, dest, None)?,
         }
     }
     // A register mixes systems; a scoped bundle carries its own filtered copy (audits/exceptions.csv).
@@ -361,7 +387,7 @@ pub fn collect_inputs(
             )?;
         }
     }
-    found
+    let mut inputs: Vec<Input> = found
         .into_iter()
         .map(|(dest, (role, source, system))| {
             let within = confinement(role, &source, system.as_deref(), evidence, doc, &base);
@@ -389,7 +415,23 @@ pub fn collect_inputs(
                 origin: None,
             })
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    for input in &mut inputs {
+        if let Some(store) = traced.get(&input.dest) {
+            let (path, size, sha256) = crate::ingest::mlflow::traces::store_digest(store)?;
+            // The records' file is made at build time; the store's own time is the evidence's.
+            input.modified = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .ok()
+                .map(chrono::DateTime::<chrono::Utc>::from);
+            input.mtime = input
+                .modified
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default();
+            input.origin = Some(Origin { path, size, sha256 });
+        }
+    }
+    Ok(inputs)
 }
 
 /// The folder an input must really lie in (fsio checks it on the opened file): a store's file in

@@ -277,7 +277,11 @@ fn refuse_source_folders(
     let mut forbidden: Vec<PathBuf> = inputs
         .iter()
         .filter(|i| i.role != InputRole::Config)
-        .filter_map(|i| i.source.parent().map(canonical_or_self))
+        // A trace source's records are made at build time; the store is where they come from.
+        .filter_map(|i| {
+            let from = i.origin.as_ref().map_or(&i.source, |o| &o.path);
+            from.parent().map(canonical_or_self)
+        })
         .collect();
     forbidden.extend(evidence.stores.iter().map(|s| canonical_or_self(&s.root)));
     forbidden.sort();

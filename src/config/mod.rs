@@ -142,6 +142,18 @@ pub struct LogSource {
     pub format: Option<LogFormat>,
     pub fields: FieldMap,
     pub success: Vec<String>,
+    /// `format: mlflow-traces`: the store's traces are the records, read with the canonical field
+    /// map; these keys name the tag a trace without a linked model is mapped by.
+    pub traces: Option<TraceKeys>,
+}
+
+/// The tag (or request-metadata key) naming a trace's model and version when no logged model
+/// links the trace to the registry (`fields.model` and `fields.version` of an `mlflow-traces`
+/// source; defaults `model` and `version`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceKeys {
+    pub model: String,
+    pub version: String,
 }
 
 /// Where each canonical log field is found: a dotted path into the record.
@@ -306,15 +318,12 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
     let logs = sources
         .logs
         .into_iter()
-        .map(|s| LogSource {
-            pattern: join(&s.path).to_string_lossy().into_owned(),
-            format: s.format,
-            fields: s.fields,
-            success: s
-                .success
-                .unwrap_or_else(|| ["200", "ok", "success", "OK"].map(String::from).to_vec()),
+        .enumerate()
+        .map(|(i, s)| {
+            resolve_log_source(s, &join)
+                .map_err(|(key, m)| invalid(&format!("sources.logs[{i}].{key}"), m))
         })
-        .collect();
+        .collect::<Result<Vec<_>>>()?;
     let globs = |list: &[String]| -> Vec<String> {
         list.iter()
             .map(|p| join(p).to_string_lossy().into_owned())
@@ -371,6 +380,61 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
         strict: overrides.strict,
         build_time: overrides.build_time.unwrap_or_else(now),
         base_dir,
+    })
+}
+
+/// A log source: a glob of files, or a tracking store whose traces are read (`mlflow-traces`).
+/// A trace's time, duration and state are MLflow's own fields; only `model` and `version` may be
+/// mapped, to the tag that names them when a trace is linked to no logged model.
+fn resolve_log_source(
+    s: raw::RawLogSource,
+    join: &dyn Fn(&str) -> PathBuf,
+) -> std::result::Result<LogSource, (String, String)> {
+    let success = s
+        .success
+        .unwrap_or_else(|| ["200", "ok", "success", "OK"].map(String::from).to_vec());
+    let pattern = join(&s.path).to_string_lossy().into_owned();
+    if s.format != Some(raw::RawLogFormat::MlflowTraces) {
+        return Ok(LogSource {
+            pattern,
+            format: s.format.and_then(raw::RawLogFormat::file_format),
+            fields: s.fields,
+            success,
+            traces: None,
+        });
+    }
+    let identity = FieldMap::default();
+    let fixed = [
+        ("timestamp", &s.fields.timestamp, &identity.timestamp),
+        ("latency_ms", &s.fields.latency_ms, &identity.latency_ms),
+        ("status", &s.fields.status, &identity.status),
+        ("score", &s.fields.score, &identity.score),
+        ("request_id", &s.fields.request_id, &identity.request_id),
+    ];
+    if let Some((name, _, _)) = fixed.iter().find(|(_, set, default)| set != default) {
+        return Err((
+            format!("fields.{name}"),
+            "cannot be mapped for `format: mlflow-traces`: a trace's request time, execution \
+             duration, state and id are MLflow's own; only `model` and `version` (the tag naming \
+             them) may be mapped"
+                .into(),
+        ));
+    }
+    if pattern.contains(['*', '?', '[']) {
+        return Err((
+            "path".into(),
+            "a tracking store (an mlflow.db or mlruns/ folder), not a glob, for `format: mlflow-traces`".into(),
+        ));
+    }
+    Ok(LogSource {
+        pattern,
+        format: None,
+        traces: Some(TraceKeys {
+            model: s.fields.model,
+            version: s.fields.version,
+        }),
+        fields: identity,
+        success,
     })
 }
 

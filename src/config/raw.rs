@@ -80,10 +80,36 @@ pub(super) struct RawMlflowSource {
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLogSource {
     pub(super) path: String,
-    pub(super) format: Option<LogFormat>,
+    pub(super) format: Option<RawLogFormat>,
     #[serde(default)]
     pub(super) fields: FieldMap,
     pub(super) success: Option<Vec<String>>,
+}
+
+/// A log source's `format`: a file format, or MLflow traces read from a tracking store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(super) enum RawLogFormat {
+    Splunk,
+    Elasticsearch,
+    Ndjson,
+    Csv,
+    Parquet,
+    MlflowTraces,
+}
+
+impl RawLogFormat {
+    /// The file format; `None` for `mlflow-traces`.
+    pub(super) fn file_format(self) -> Option<LogFormat> {
+        match self {
+            RawLogFormat::Splunk => Some(LogFormat::Splunk),
+            RawLogFormat::Elasticsearch => Some(LogFormat::Elasticsearch),
+            RawLogFormat::Ndjson => Some(LogFormat::Ndjson),
+            RawLogFormat::Csv => Some(LogFormat::Csv),
+            RawLogFormat::Parquet => Some(LogFormat::Parquet),
+            RawLogFormat::MlflowTraces => None,
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]

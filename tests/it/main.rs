@@ -17,4 +17,5 @@ mod minimised;
 mod mlflow;
 mod report;
 mod request;
+mod traces;
 mod tsa;

@@ -12,7 +12,7 @@ use polars::prelude::*;
 
 use super::classify::{ACCEPTED, NonRecord, OUTSIDE_PERIOD, Reason};
 use super::lines::RecordLines;
-use super::{Input, LogFile, Rejected, format_label};
+use super::{Input, LogFile, Rejected};
 use crate::config::LogFormat;
 use crate::error::{Error, Result};
 
@@ -53,11 +53,11 @@ pub(super) fn account(
     let mut rejected = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
         let get = |code: u32| by_file.get(&(i as u32, code)).copied();
-        let display = input.path.display().to_string();
+        let display = input.shown().display().to_string();
         let bad = input.bad_lines.len() as u64;
         let mut file = LogFile {
             path: display.clone(),
-            format: format_label(input.format),
+            format: input.label(),
             records: bad,
             accepted: get(ACCEPTED).map_or(0, |x| x.0),
             outside_period: get(OUTSIDE_PERIOD).map_or(0, |x| x.0),
@@ -146,6 +146,7 @@ mod tests {
             source: 0,
             bad_lines: vec![3],
             cleaned: None,
+            traces: None,
         };
         // Rows 0, 1, 2 are lines 1, 4, 5 (line 2 blank, line 3 not JSON).
         let lines = lines_of_rows(&input(LogFormat::Ndjson), &[2, 0]).unwrap();

@@ -1,5 +1,5 @@
 //! Inference-log extracts in (SPEC §3.2: Splunk exports, Elasticsearch dumps, NDJSON, CSV,
-//! Parquet), one Polars table of the period's accepted records out, with every record accounted
+//! Parquet, and MLflow 3 traces, which `traces` writes as NDJSON first), one Polars table of the period's accepted records out, with every record accounted
 //! for: each file's records are either accepted inside the period, outside the period, or
 //! rejected with a reason, and the three add up to what the file holds. The stages, in order:
 //! `format` (which format, where the fields are), `read` (Polars' lazy scan of the mapped fields),
@@ -16,10 +16,12 @@ mod format;
 mod lines;
 mod read;
 mod scan;
+mod traces;
 mod values;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -30,6 +32,7 @@ use crate::error::{Error, Result};
 pub use classify::{NonRecord, Reason, period_bounds_ns, splunk_non_record};
 pub(crate) use format::json_path;
 pub(crate) use lines::RecordLines;
+pub use traces::TraceOrigin;
 
 const NS_PER_SEC: i64 = 1_000_000_000;
 pub const NS_PER_DAY: i64 = 86_400 * NS_PER_SEC;
@@ -66,6 +69,9 @@ pub struct FileRead {
     pub scoped_rows: Option<Vec<u64>>,
     /// The lines Polars could not read (not JSON), which an excerpt must skip as it did.
     pub bad_lines: Vec<u64>,
+    /// An `mlflow-traces` source: `path` is the store, and this the records read from it, which
+    /// the bundle's extracts are cut from.
+    pub materialised: Option<Arc<tempfile::TempPath>>,
 }
 
 /// One file read, as the data-quality section reports it.
@@ -105,7 +111,26 @@ struct Input {
     bad_lines: Vec<u64>,
     /// A copy without the bad lines, scanned in the file's place.
     cleaned: Option<tempfile::NamedTempFile>,
+    /// An `mlflow-traces` source: `path` is then its records' file, and this the store.
+    traces: Option<TraceOrigin>,
 }
+
+impl Input {
+    /// The path the account names: the file, or a trace source's store.
+    fn shown(&self) -> &Path {
+        self.traces.as_ref().map_or(&self.path, |t| &t.store)
+    }
+
+    fn label(&self) -> &'static str {
+        match self.traces {
+            Some(_) => TRACES_LABEL,
+            None => format_label(self.format),
+        }
+    }
+}
+
+/// The format label of a trace source in `log_files[]`.
+pub const TRACES_LABEL: &str = "mlflow-traces";
 
 pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> {
     if config.logs.is_empty() {
@@ -118,7 +143,10 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
             // Polars stops at the first line that is not JSON; find such lines, set them aside and
             // scan again. If there are none, the failure was something else: report it.
             let mut found = false;
-            for input in inputs.iter_mut().filter(|i| is_json(i.format)) {
+            for input in inputs
+                .iter_mut()
+                .filter(|i| is_json(i.format) && i.traces.is_none())
+            {
                 found |= lines::set_aside_bad_lines(input)?;
             }
             if !found {
@@ -136,8 +164,13 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
         .map(|(i, (input, mut account))| {
             let i = i as u32;
             account.models = scanned.models.get(&i).cloned().unwrap_or_default();
+            let (path, materialised) = match input.traces {
+                Some(t) => (t.store, Some(t.file)),
+                None => (input.path, None),
+            };
             FileRead {
-                path: input.path,
+                path,
+                materialised,
                 format: input.format,
                 source: input.source,
                 account,
@@ -172,6 +205,18 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
 fn list_inputs(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
     for (i, source) in config.logs.iter().enumerate() {
+        if let Some(keys) = &source.traces {
+            let origin = traces::materialise(Path::new(&source.pattern), keys, warnings)?;
+            inputs.push(Input {
+                path: origin.file.to_path_buf(),
+                format: LogFormat::Ndjson,
+                source: i,
+                bad_lines: Vec::new(),
+                cleaned: None,
+                traces: Some(origin),
+            });
+            continue;
+        }
         let what = format!("sources.logs[{i}].path");
         let files = super::expand_globs(std::slice::from_ref(&source.pattern), &what, warnings)?;
         for path in files {
@@ -186,6 +231,7 @@ fn list_inputs(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Input>
                 source: i,
                 bad_lines: Vec::new(),
                 cleaned: None,
+                traces: None,
             });
         }
     }

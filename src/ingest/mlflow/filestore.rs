@@ -96,7 +96,7 @@ struct VersionMeta {
     creation_timestamp: Option<serde_yaml::Value>,
 }
 
-fn read_registry(root: &Path) -> Result<Vec<RegisteredModel>> {
+pub(super) fn read_registry(root: &Path) -> Result<Vec<RegisteredModel>> {
     let models_dir = root.join("models");
     if !models_dir.is_dir() {
         return Ok(Vec::new());
@@ -198,7 +198,7 @@ struct DatasetMeta {
 }
 
 /// Experiment folders whose `meta.yaml` says active; `.trash/` is never among them.
-fn active_experiments(root: &Path) -> Result<Vec<PathBuf>> {
+pub(super) fn active_experiments(root: &Path) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for name in list_dir(root)? {
         let dir = root.join(&name);

@@ -14,6 +14,7 @@ mod files;
 mod filestore;
 mod lineage;
 mod sqlite;
+pub mod traces;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -13,7 +13,7 @@ use rusqlite::{Connection, OpenFlags, params};
 use super::{DatasetInput, MetricPoint, ModelVersion, RegisteredModel, Run, Store, StoreKind};
 use crate::error::{Error, Result};
 
-struct Db<'a> {
+pub(super) struct Db<'a> {
     conn: Connection,
     path: &'a Path,
     tables: BTreeSet<String>,
@@ -120,7 +120,7 @@ pub fn read(path: &Path) -> Result<Store> {
 }
 
 impl<'a> Db<'a> {
-    fn open(path: &'a Path) -> Result<Self> {
+    pub(super) fn open(path: &'a Path) -> Result<Self> {
         let (copy, conn) = if needs_private_copy(path)? {
             let (dir, copy) = private_copy(path)?;
             let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -151,11 +151,11 @@ impl<'a> Db<'a> {
         Ok(db)
     }
 
-    fn has_table(&self, table: &str) -> bool {
+    pub(super) fn has_table(&self, table: &str) -> bool {
         self.tables.contains(table)
     }
 
-    fn has_column(&self, table: &str, column: &str) -> bool {
+    pub(super) fn has_column(&self, table: &str, column: &str) -> bool {
         self.has_table(table)
             && self
                 .rows(&format!("PRAGMA table_info(\"{table}\")"), [], |r| {
@@ -165,7 +165,25 @@ impl<'a> Db<'a> {
                 .unwrap_or(false)
     }
 
-    fn rows<T, P: rusqlite::Params>(
+    /// Each row of `sql` handed to `each` as it is read: a table of any size in bounded memory.
+    pub(super) fn for_each_row<P: rusqlite::Params>(
+        &self,
+        sql: &str,
+        params: P,
+        mut each: impl FnMut(&rusqlite::Row<'_>) -> Result<()>,
+    ) -> Result<()> {
+        let mut stmt = self
+            .conn
+            .prepare(sql)
+            .map_err(|e| sql_error(self.path, e))?;
+        let mut rows = stmt.query(params).map_err(|e| sql_error(self.path, e))?;
+        while let Some(row) = rows.next().map_err(|e| sql_error(self.path, e))? {
+            each(row)?;
+        }
+        Ok(())
+    }
+
+    pub(super) fn rows<T, P: rusqlite::Params>(
         &self,
         sql: &str,
         params: P,
@@ -381,7 +399,7 @@ impl<'a> Db<'a> {
 }
 
 /// A timestamp column as MLflow writes it (integer milliseconds); anything else is unknown.
-fn millis(value: rusqlite::types::ValueRef<'_>) -> Option<i64> {
+pub(super) fn millis(value: rusqlite::types::ValueRef<'_>) -> Option<i64> {
     match value {
         rusqlite::types::ValueRef::Integer(i) => Some(i),
         rusqlite::types::ValueRef::Real(f) if f.is_finite() => Some(f as i64),
@@ -390,7 +408,7 @@ fn millis(value: rusqlite::types::ValueRef<'_>) -> Option<i64> {
     }
 }
 
-fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
+pub(super) fn sql_error(path: &Path, e: rusqlite::Error) -> Error {
     let hint = match &e {
         rusqlite::Error::SqliteFailure(f, _) => match f.code {
             rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked => Some(
