@@ -23,6 +23,7 @@ pub mod kpi;
 pub mod output;
 pub mod report;
 pub mod sign;
+pub mod standards;
 pub mod tsa;
 pub mod ui;
 pub mod verify;

@@ -506,18 +506,7 @@ fn slash(p: &Path) -> String {
         .join("/")
 }
 
-/// A name (a registered model's) as one path segment: no separators, never `.` or `..`, so no
-/// name can place a file outside its folder in the bag.
-pub(super) fn segment(name: &str) -> String {
-    let s: String = name
-        .chars()
-        .map(|c| if matches!(c, '/' | '\\') { '_' } else { c })
-        .collect();
-    match s.as_str() {
-        "" | "." | ".." => "_".repeat(s.len().max(1)),
-        _ => s,
-    }
-}
+pub(super) use crate::vocab::layout::segment;
 
 /// bagit-python reads manifest paths literally: keep `%`, CR and LF out of them.
 pub fn sanitize(dest: &str) -> String {

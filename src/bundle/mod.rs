@@ -147,7 +147,7 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
     notices.extend(limitations.iter().cloned());
     let excerpts = inputs::cut_excerpts(&mut inputs, req.out_dir)?;
     let stamp = bag::zip_time(req.build_time)?;
-    let staged = stage::stage(
+    let mut staged = stage::stage(
         (&name, &req.config.base_dir),
         req.out_dir,
         (inputs, described),
@@ -155,6 +155,7 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
         stamp,
     )?;
     drop(excerpts);
+    add_standards(req, &mut staged)?;
     Ok(Prepared {
         req,
         name,
@@ -165,6 +166,26 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
         limitations,
         retrieval_seconds: None,
     })
+}
+
+/// The OSCAL and CycloneDX documents, which cite the staged evidence by bag path and SHA-256.
+fn add_standards(req: &Request<'_>, staged: &mut stage::Staged) -> Result<()> {
+    let carried = staged.carried();
+    let basis = crate::standards::Basis {
+        config: req.config,
+        evidence: req.evidence,
+        doc: req.doc,
+        carried: &carried,
+    };
+    let files = crate::standards::documents(&basis)?
+        .into_iter()
+        .map(|(path, bytes)| generated::Generated {
+            dest: layout::in_data(&path).to_string(),
+            bytes,
+            system: None,
+        });
+    staged.add_generated(files);
+    Ok(())
 }
 
 /// A build time earlier than an input's modification time: the build claims a time at which

@@ -180,6 +180,26 @@ pub fn stage(
 }
 
 impl Staged {
+    /// Every staged input as the standard documents cite it: role, origin, bag path, SHA-256.
+    pub fn carried(&self) -> Vec<crate::standards::Carried> {
+        self.inputs
+            .iter()
+            .map(|i| crate::standards::Carried {
+                role: i.role,
+                source: i.source.clone(),
+                system: i.system.clone(),
+                path: format!("{}{}", layout::DATA, i.dest),
+                sha256: self.hash_of(&i.dest),
+            })
+            .collect()
+    }
+
+    /// Files made after staging from what was staged (the standard documents).
+    pub fn add_generated(&mut self, files: impl IntoIterator<Item = Generated>) {
+        self.generated.extend(files);
+        self.generated.sort_by(|a, b| a.dest.cmp(&b.dest));
+    }
+
     fn hash_of(&self, dest: &str) -> String {
         self.staged
             .get(dest)

@@ -55,6 +55,19 @@ pub fn parse_manifest(text: &str) -> Vec<Result<(usize, &str, &str), usize>> {
         .collect()
 }
 
+/// A name (a registered model's) as one path segment: no separators, never `.` or `..`, so no
+/// name can place a file outside its folder in the bag.
+pub fn segment(name: &str) -> String {
+    let s: String = name
+        .chars()
+        .map(|c| if matches!(c, '/' | '\\') { '_' } else { c })
+        .collect();
+    match s.as_str() {
+        "" | "." | ".." => "_".repeat(s.len().max(1)),
+        _ => s,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::vocab::{BlastRadius, Severity};
 
-mod framework;
+pub mod framework;
 
 use framework::FrameworkCache;
 pub use framework::{ControlDef, Framework, Scale, builtin, builtin_ids, load_framework};

@@ -1,0 +1,176 @@
+//! The standard documents GRC platforms and supply-chain tools read, made from the KPI document
+//! (issue 18): OSCAL 1.2.1 catalogs of the frameworks in use, an assessment plan, assessment
+//! results and a POA&M (`oscal`, `results`, `poam`), and a CycloneDX 1.6 ML-BOM (`mlbom`). In: the
+//! config, the evidence read, the KPI document and the evidence files the bundle carries (`Carried`:
+//! bundle path and SHA-256). Out: (path under `data/`, bytes) pairs. Guarantees: every id is a
+//! UUIDv5 of a stable name under dossier's namespace and every time is the build time or a date of
+//! the evidence, so identical inputs give identical bytes; a regulator request's documents hold
+//! only its systems (the document they are made from already does).
+
+mod mlbom;
+pub mod model;
+mod oscal;
+mod poam;
+mod results;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::ingest::Evidence;
+use crate::ingest::audits::framework::Framework;
+use crate::kpi::Document;
+use crate::vocab::InputRole;
+
+pub const CATALOG_DIR: &str = "data/oscal/catalogs/";
+pub const ASSESSMENT_PLAN: &str = "data/oscal/assessment-plan.json";
+pub const ASSESSMENT_RESULTS: &str = "data/oscal/assessment-results.json";
+pub const POAM: &str = "data/oscal/poam.json";
+pub const MLBOM: &str = "data/mlbom/bom.cdx.json";
+
+/// One of the documents alone (`dossier export --format …`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standard {
+    AssessmentResults,
+    Poam,
+    CycloneDx,
+}
+
+impl Standard {
+    pub fn path(self) -> &'static str {
+        match self {
+            Standard::AssessmentResults => ASSESSMENT_RESULTS,
+            Standard::Poam => POAM,
+            Standard::CycloneDx => MLBOM,
+        }
+    }
+}
+
+/// An input file the bundle carries, as the standard documents cite it.
+#[derive(Debug, Clone)]
+pub struct Carried {
+    pub role: InputRole,
+    pub source: PathBuf,
+    pub system: Option<String>,
+    /// Its path in the bag, `data/…`.
+    pub path: String,
+    pub sha256: String,
+}
+
+/// What the documents are made from.
+pub struct Basis<'a> {
+    pub config: &'a Config,
+    pub evidence: &'a Evidence,
+    pub doc: &'a Document,
+    pub carried: &'a [Carried],
+}
+
+impl Basis<'_> {
+    /// The build time as OSCAL and CycloneDX write it.
+    fn time(&self) -> String {
+        self.config
+            .build_time
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    }
+
+    /// A UUIDv5 of `name` under dossier's namespace, qualified by the organisation, period and
+    /// scope, so two bundles of different reach never share an id.
+    fn uuid(&self, name: &str) -> String {
+        let ns = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_URL, b"urn:dossier");
+        let doc = self.doc;
+        let seed = format!(
+            "{}\n{}..{}\n{}\n{}\n{name}",
+            doc.organization,
+            doc.period.start,
+            doc.period.end,
+            doc.scope.systems.join(","),
+            doc.scope.request_id.as_deref().unwrap_or_default()
+        );
+        uuid::Uuid::new_v5(&ns, seed.as_bytes()).to_string()
+    }
+
+    /// The frameworks the document's audits use, by id.
+    fn frameworks(&self) -> BTreeMap<&str, &Framework> {
+        let used: Vec<&str> = self
+            .doc
+            .audits
+            .iter()
+            .map(|a| a.framework.as_str())
+            .collect();
+        self.evidence
+            .audits
+            .iter()
+            .map(|a| &a.framework)
+            .filter(|f| used.contains(&f.id.as_str()))
+            .map(|f| (f.id.as_str(), f))
+            .collect()
+    }
+
+    /// The carried file a path of the config's (as an audit lists evidence) was copied from.
+    fn carried_for(&self, role: InputRole, source: &Path) -> Option<&Carried> {
+        self.carried
+            .iter()
+            .find(|c| c.role == role && c.source == source)
+    }
+}
+
+/// A framework's catalog path in the bag.
+pub fn catalog_path(framework: &str) -> String {
+    format!(
+        "{CATALOG_DIR}{}.json",
+        crate::vocab::layout::segment(framework)
+    )
+}
+
+/// A vocabulary value as its serialised name (`high`, `in_progress`).
+fn label<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(s)) => s,
+        Ok(other) => other.to_string(),
+        Err(_) => String::new(),
+    }
+}
+
+fn pretty<T: serde::Serialize>(value: &T, what: &str) -> Result<Vec<u8>> {
+    let mut text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Internal(format!("cannot serialise the {what}: {e}")))?;
+    text.push('\n');
+    Ok(text.into_bytes())
+}
+
+/// Every standard document, by its path in the bag.
+pub fn documents(basis: &Basis<'_>) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::new();
+    let mut catalogs = Vec::new();
+    for framework in basis.frameworks().values() {
+        let bytes = oscal::catalog(basis, framework)?;
+        let path = catalog_path(&framework.id);
+        catalogs.push((
+            framework.id.clone(),
+            path.clone(),
+            crate::digest::sha256_hex(&bytes),
+        ));
+        out.push((path, bytes));
+    }
+    let plan = oscal::assessment_plan(basis, &catalogs)?;
+    let plan_sha = crate::digest::sha256_hex(&plan);
+    out.push((ASSESSMENT_PLAN.to_string(), plan));
+    out.push((
+        ASSESSMENT_RESULTS.to_string(),
+        results::assessment_results(basis, &plan_sha)?,
+    ));
+    out.push((POAM.to_string(), poam::poam(basis)?));
+    out.push((MLBOM.to_string(), mlbom::bom(basis)?));
+    Ok(out)
+}
+
+/// One document alone.
+pub fn document(basis: &Basis<'_>, which: Standard) -> Result<Vec<u8>> {
+    documents(basis)?
+        .into_iter()
+        .find(|(path, _)| path == which.path())
+        .map(|(_, bytes)| bytes)
+        .ok_or_else(|| Error::Internal(format!("{} was not made", which.path())))
+}
