@@ -54,6 +54,9 @@ pub enum Command {
     Init(InitArgs),
     /// Fill a customer questionnaire (CSV or XLSX) from an answer library
     Answer(AnswerArgs),
+    /// Write one standard document alone, for upload: OSCAL assessment results or POA&M, or the
+    /// CycloneDX ML-BOM (the bundle carries all of them)
+    Export(ExportArgs),
 }
 
 /// Flags shared by `build` and `kpis`.
@@ -145,6 +148,39 @@ pub struct KpisArgs {
     /// Exit 3 if any KPI misses its target
     #[arg(long)]
     pub check: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+
+    /// Which document
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+
+    /// Write it here instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// The time written as the document's last-modified (RFC 3339); default: SOURCE_DATE_EPOCH,
+    /// else now
+    #[arg(long, value_name = "RFC3339", value_parser = parse_timestamp)]
+    pub timestamp: Option<DateTime<Utc>>,
+
+    /// Replace an existing output file
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// OSCAL assessment results (data/oscal/assessment-results.json)
+    OscalAr,
+    /// OSCAL plan of action and milestones (data/oscal/poam.json)
+    OscalPoam,
+    /// CycloneDX 1.6 ML-BOM (data/mlbom/bom.cdx.json)
+    Cyclonedx,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -126,6 +126,17 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
             evidences: "request index",
             detail: "this index".into(),
         });
+        // The standard documents are made after staging, from the staged hashes.
+        rows.extend(
+            crate::standards::planned(req.doc)
+                .into_iter()
+                .map(|(path, evidences, detail)| index::IndexRow {
+                    path,
+                    system: req.config.scope.label(),
+                    evidences,
+                    detail: detail.into(),
+                }),
+        );
         rows.push(index::IndexRow {
             path: layout::REPORT.into(),
             system: String::new(),
@@ -166,6 +177,39 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
         limitations,
         retrieval_seconds: None,
     })
+}
+
+/// The evidence files a build would carry that the standard documents cite (audit evidence,
+/// model cards, evaluation artifacts), with their bag paths and SHA-256, without building:
+/// what `dossier export` cites, the same as a bundle's.
+pub fn carried_evidence(
+    config: &Config,
+    evidence: &Evidence,
+    doc: &Document,
+) -> Result<Vec<crate::standards::Carried>> {
+    let cited = [
+        InputRole::AuditEvidence,
+        InputRole::ModelCard,
+        InputRole::EvaluationArtifact,
+    ];
+    inputs::collect_inputs(config, evidence, doc, [0; 32])?
+        .into_iter()
+        .filter(|i| cited.contains(&i.role))
+        .map(|i| {
+            let (file, _) =
+                crate::fsio::open_regular(&i.source, "evidence file", i.within.as_deref())?;
+            let mut reader = crate::digest::HashingReader::new(file);
+            std::io::copy(&mut reader, &mut std::io::sink())
+                .map_err(|e| Error::io("cannot read", &i.source, e))?;
+            Ok(crate::standards::Carried {
+                role: i.role,
+                system: i.system.clone(),
+                path: format!("{}{}", layout::DATA, i.dest),
+                sha256: reader.finish().1,
+                source: i.source,
+            })
+        })
+        .collect()
 }
 
 /// The OSCAL and CycloneDX documents, which cite the staged evidence by bag path and SHA-256.

@@ -6,6 +6,7 @@
 
 mod answer;
 mod build;
+mod export;
 mod init;
 mod keygen;
 mod kpis;
@@ -30,6 +31,7 @@ pub fn run(command: Command, ui: &Ui, out: &mut Out) -> Result<Exit> {
         Command::Keygen(args) => keygen::run(args, ui, out),
         Command::Init(args) => init::run(args, ui, out),
         Command::Answer(args) => answer::run(args, ui, out),
+        Command::Export(args) => export::run(args, ui, out),
     }
 }
 

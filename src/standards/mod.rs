@@ -166,6 +166,24 @@ pub fn documents(basis: &Basis<'_>) -> Result<Vec<(String, Vec<u8>)>> {
     Ok(out)
 }
 
+/// Every document a build of `doc` writes, with what it evidences: (bag path, kind, detail).
+pub fn planned(doc: &Document) -> Vec<(String, &'static str, &'static str)> {
+    let mut frameworks: Vec<&str> = doc.audits.iter().map(|a| a.framework.as_str()).collect();
+    frameworks.sort();
+    frameworks.dedup();
+    let mut out: Vec<(String, &'static str, &'static str)> = frameworks
+        .into_iter()
+        .map(|f| (catalog_path(f), "OSCAL catalog", "a control framework in use"))
+        .collect();
+    out.extend([
+        (ASSESSMENT_PLAN.to_string(), "OSCAL assessment plan", "systems, controls and period"),
+        (ASSESSMENT_RESULTS.to_string(), "OSCAL assessment results", "audits and KPIs, with evidence"),
+        (POAM.to_string(), "OSCAL POA&M", "the remediation plan"),
+        (MLBOM.to_string(), "CycloneDX ML-BOM", "production models and their datasets"),
+    ]);
+    out
+}
+
 /// One document alone.
 pub fn document(basis: &Basis<'_>, which: Standard) -> Result<Vec<u8>> {
     documents(basis)?

@@ -17,5 +17,6 @@ mod minimised;
 mod mlflow;
 mod report;
 mod request;
+mod standards;
 mod traces;
 mod tsa;
