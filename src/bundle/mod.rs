@@ -127,16 +127,14 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
             detail: "this index".into(),
         });
         // The standard documents are made after staging, from the staged hashes.
-        rows.extend(
-            crate::standards::planned(req.doc)
-                .into_iter()
-                .map(|(path, evidences, detail)| index::IndexRow {
-                    path,
-                    system: req.config.scope.label(),
-                    evidences,
-                    detail: detail.into(),
-                }),
-        );
+        rows.extend(crate::standards::planned(req.doc).into_iter().map(
+            |(path, evidences, detail)| index::IndexRow {
+                path,
+                system: req.config.scope.label(),
+                evidences,
+                detail: detail.into(),
+            },
+        ));
         rows.push(index::IndexRow {
             path: layout::REPORT.into(),
             system: String::new(),

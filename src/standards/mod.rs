@@ -173,13 +173,31 @@ pub fn planned(doc: &Document) -> Vec<(String, &'static str, &'static str)> {
     frameworks.dedup();
     let mut out: Vec<(String, &'static str, &'static str)> = frameworks
         .into_iter()
-        .map(|f| (catalog_path(f), "OSCAL catalog", "a control framework in use"))
+        .map(|f| {
+            (
+                catalog_path(f),
+                "OSCAL catalog",
+                "a control framework in use",
+            )
+        })
         .collect();
     out.extend([
-        (ASSESSMENT_PLAN.to_string(), "OSCAL assessment plan", "systems, controls and period"),
-        (ASSESSMENT_RESULTS.to_string(), "OSCAL assessment results", "audits and KPIs, with evidence"),
+        (
+            ASSESSMENT_PLAN.to_string(),
+            "OSCAL assessment plan",
+            "systems, controls and period",
+        ),
+        (
+            ASSESSMENT_RESULTS.to_string(),
+            "OSCAL assessment results",
+            "audits and KPIs, with evidence",
+        ),
         (POAM.to_string(), "OSCAL POA&M", "the remediation plan"),
-        (MLBOM.to_string(), "CycloneDX ML-BOM", "production models and their datasets"),
+        (
+            MLBOM.to_string(),
+            "CycloneDX ML-BOM",
+            "production models and their datasets",
+        ),
     ]);
     out
 }

@@ -136,17 +136,33 @@ fn the_sample_report_holds_what_an_auditor_signs_off_on() {
         .and_then(|n| n.trim().parse().ok())
         .unwrap();
     assert!(pages > 10, "{pages} pages");
-    for page in 2..=pages {
+    let page_text = |page: usize| {
         let out = Command::new("pdftotext")
             .args(["-layout", "-f", &page.to_string(), "-l", &page.to_string()])
             .arg(&pdf)
             .arg("-")
             .output()
             .unwrap();
-        let lines = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .count();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // The last page is the sign-off page, whole: the statement and every row on it.
+    let last = page_text(pages);
+    for part in [
+        "Sign-off",
+        "a draft",
+        "Prepared by",
+        "Reviewed by",
+        "Approved by",
+    ] {
+        assert!(last.contains(part), "the last page lacks {part}:\n{last}");
+    }
+    for page in 2..pages {
+        let text = page_text(page);
+        assert!(
+            !text.contains("Approved by"),
+            "page {page} holds sign-off rows"
+        );
+        let lines = text.lines().filter(|l| !l.trim().is_empty()).count();
         assert!(lines >= 20, "page {page} of {pages} has {lines} lines");
     }
     // A reproducible build leaves the clock out: no retrieval time.

@@ -68,8 +68,15 @@ fn every_document_is_valid_for_its_reference_validator() {
     let files = oscal_files(&bag);
     // Both built-in frameworks are in use: 2 catalogs, plan, results, POA&M.
     assert_eq!(files.len(), 5, "{files:?}");
+    validate(&bag, &tmp.path().join("trestle"));
+}
+
+/// Every OSCAL document of `bag` through `trestle import` (in a fresh workspace `ws`) and the
+/// ML-BOM through cyclonedx-python-lib.
+fn validate(bag: &Path, ws: &Path) {
+    let files = oscal_files(bag);
     if validator("trestle") {
-        let ws = tmp.path().join("trestle");
+        let ws = ws.to_path_buf();
         std::fs::create_dir_all(&ws).unwrap();
         let init = std::process::Command::new("trestle")
             .arg("init")
@@ -268,6 +275,7 @@ fn a_regulator_request_holds_only_its_systems() {
     let bom = std::fs::read_to_string(bag.join("data/mlbom/bom.cdx.json")).unwrap();
     assert!(bom.contains("\"name\": \"triage-assistant\""));
     assert!(!bom.contains("credit-risk-scorer"));
+    validate(&bag, &tmp.path().join("trestle"));
 }
 
 #[test]
