@@ -18,7 +18,8 @@ use crate::config::{Period, parse_date, parse_epoch, parse_period, parse_timesta
     long_about = "dossier reads MLflow exports, inference-log extracts and scored control audits, \
 computes coverage KPIs, typesets a signed PDF audit report and writes a verifiable evidence bundle.\n\n\
 Exit codes: 0 success, 1 failed, 2 usage error, 3 a KPI missed its target (--check), \
-4 verification failed."
+4 verification failed.",
+    after_help = GETTING_STARTED
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -33,6 +34,19 @@ pub struct Cli {
     pub color: ColorChoice,
 }
 
+/// The workflow, shown under `dossier --help`.
+const GETTING_STARTED: &str = "\
+Getting started:
+  1. dossier init my-audit/                 a commented dossier.yaml, example audits, a register
+  2. edit my-audit/dossier.yaml             point sources.mlflow at your mlflow.db or mlruns/
+  3. dossier kpis -c my-audit/dossier.yaml  check the numbers (--format json|csv; --check)
+  4. dossier keygen -o keys/                an Ed25519 signing key pair
+  5. dossier build -c my-audit/dossier.yaml --key keys/dossier-signing.key
+                                            the signed report and evidence bundle in dist/
+  6. dossier verify dist/<name>.zip --pubkey keys/dossier-signing.pub
+
+Each command's --help has examples.";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
     Auto,
@@ -43,19 +57,43 @@ pub enum ColorChoice {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Ingest, compute KPIs, typeset the report, write and sign the evidence bundle
+    #[command(after_help = "Examples:
+  dossier build -c dossier.yaml --key keys/dossier-signing.key
+  dossier build -c dossier.yaml --key keys/dossier-signing.key --baseline dist/<last quarter>.zip
+  dossier build -c dossier.yaml --key keys/dossier-signing.key --system credit-risk-scorer \\
+    --period 2026-08-01..2026-08-31 --request-id REQ-2026-0042
+  dossier build -c dossier.yaml --unsigned          # a draft, said on purpose")]
     Build(BuildArgs),
     /// Ingest and compute KPIs only; print them
+    #[command(after_help = "Examples:
+  dossier kpis -c dossier.yaml                      # a table
+  dossier kpis -c dossier.yaml --format json > q3.json
+  dossier kpis -c dossier.yaml --baseline q3.json   # each KPI's change since then
+  dossier kpis -c dossier.yaml --check              # exit 3 if a KPI misses its target")]
     Kpis(KpisArgs),
     /// Verify a bundle end to end, trusting nothing inside it but the key
+    #[command(after_help = "Examples:
+  dossier verify dist/<name>.zip --pubkey keys/dossier-signing.pub
+  dossier verify dist/<name>.zip --pubkey keys/dossier-signing.pub --tsa-ca tsa-root.pem")]
     Verify(VerifyArgs),
     /// Create a new Ed25519 signing key pair (never overwrites)
+    #[command(after_help = "Example:
+  dossier keygen -o keys/     # keys/dossier-signing.key (0600) and keys/dossier-signing.pub")]
     Keygen(KeygenArgs),
     /// Scaffold a commented dossier.yaml and example audit and exception files
+    #[command(after_help = "Examples:
+  dossier init my-audit/
+  dossier init my-audit/ --force    # replace the scaffold's own files")]
     Init(InitArgs),
     /// Fill a customer questionnaire (CSV or XLSX) from an answer library
+    #[command(after_help = "Example:
+  dossier answer questionnaire.xlsx -c dossier.yaml --library answers.yaml -o answered.xlsx")]
     Answer(AnswerArgs),
     /// Write one standard document alone, for upload: OSCAL assessment results or POA&M, or the
     /// CycloneDX ML-BOM (the bundle carries all of them)
+    #[command(after_help = "Examples:
+  dossier export -c dossier.yaml --format oscal-ar -o assessment-results.json
+  dossier export -c dossier.yaml --format cyclonedx > bom.cdx.json")]
     Export(ExportArgs),
 }
 
@@ -82,8 +120,8 @@ pub struct CommonArgs {
     #[arg(long, value_name = "ID")]
     pub request_id: Option<String>,
 
-    /// An earlier bundle to trend against
-    #[arg(long, value_name = "PREVIOUS.zip")]
+    /// An earlier bundle (.zip) or KPI document (.json, `kpis --format json`) to trend against
+    #[arg(long, value_name = "PREVIOUS")]
     pub baseline: Option<PathBuf>,
 
     /// Make a rejected log row or an unreadable evidence file fatal instead of counted
@@ -220,6 +258,10 @@ pub struct InitArgs {
     /// Folder to scaffold into
     #[arg(default_value = ".")]
     pub dir: PathBuf,
+
+    /// Replace the scaffold's files where they exist (other files are never touched)
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

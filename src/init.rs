@@ -27,11 +27,12 @@ const FILES: [(&str, &str); 4] = [
     ),
 ];
 
-/// Scaffold into `dir`; returns the files written.
-pub fn scaffold(dir: &Path) -> Result<Vec<PathBuf>> {
+/// Scaffold into `dir`; returns the files written. With `force`, the scaffold's own files are
+/// replaced (each atomically); without it, nothing is written if any of them exists.
+pub fn scaffold(dir: &Path, force: bool) -> Result<Vec<PathBuf>> {
     for (name, _) in FILES {
         let path = dir.join(name);
-        if path.exists() {
+        if path.exists() && !force {
             return Err(Error::Exists { path });
         }
     }
@@ -40,6 +41,14 @@ pub fn scaffold(dir: &Path) -> Result<Vec<PathBuf>> {
         let path = dir.join(name);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| Error::io("cannot create", parent, e))?;
+        }
+        if force {
+            crate::bundle::write_atomically(&path, true, |file| {
+                file.write_all(text.as_bytes())
+                    .map_err(|e| Error::io("cannot write", &path, e))
+            })?;
+            written.push(path);
+            continue;
         }
         // create_new: a file that appeared since the check above is still not overwritten.
         let mut file = std::fs::OpenOptions::new()

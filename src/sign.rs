@@ -37,7 +37,7 @@ impl Key {
             .map_err(|e| Error::io("cannot read signing key", path, e))?;
         let key = SigningKey::from_pkcs8_pem(&pem).map_err(|e| Error::Sign {
             path: path.to_path_buf(),
-            message: format!("not an Ed25519 PKCS#8 PEM private key: {e}"),
+            message: format!("{} ({e})", key_problem(&pem)),
         })?;
         Ok(Key { key })
     }
@@ -63,6 +63,28 @@ impl Key {
     pub fn fingerprint(&self) -> Result<String> {
         fingerprint(&self.key.verifying_key())
     }
+}
+
+/// What a file given as the signing key is, if not the key, and how to make one: the parser's
+/// words ("PEM preamble contains invalid data") say nothing to someone who passed the wrong file.
+fn key_problem(text: &str) -> String {
+    const MAKE: &str = "make one with `dossier keygen -o keys/`, or \
+                        `openssl genpkey -algorithm ed25519 -out dossier-signing.key`";
+    let what = if text.contains("PUBLIC KEY-----") {
+        "is a public key; signing needs the private key (dossier-signing.key, beside the .pub)"
+    } else if text.contains("-----BEGIN RSA PRIVATE KEY")
+        || text.contains("-----BEGIN EC PRIVATE KEY")
+    {
+        "is an RSA or EC key; dossier signs with Ed25519 only"
+    } else if text.contains("-----BEGIN PRIVATE KEY-----") {
+        "is a PKCS#8 private key but not an Ed25519 one; dossier signs with Ed25519 only"
+    } else if text.contains("-----BEGIN") {
+        "is a PEM file of another kind, not a private key"
+    } else {
+        "is not a PEM file; the signing key is an Ed25519 private key in PKCS#8 PEM \
+         (-----BEGIN PRIVATE KEY-----)"
+    };
+    format!("{what}; {MAKE}")
 }
 
 pub fn public_pem(key: &VerifyingKey) -> Result<String> {

@@ -6,7 +6,7 @@ use crate::init;
 use crate::ui::{Out, Ui};
 
 pub fn run(args: InitArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
-    for path in init::scaffold(&args.dir)? {
+    for path in init::scaffold(&args.dir, args.force)? {
         out.path(&path)?;
     }
     let config = args.dir.join("dossier.yaml");

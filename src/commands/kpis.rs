@@ -29,12 +29,17 @@ fn check_targets(doc: &Document, ui: &Ui) -> Exit {
     let mut missed = 0;
     for (kpi, k) in &doc.portfolio.0 {
         match (k.met, k.value, k.target) {
-            (Some(false), Some(v), Some(t)) => {
+            (Some(false), Some(_), Some(t)) => {
                 missed += 1;
-                ui.missed(&format!("{kpi} = {v} misses its target {t}"));
+                ui.missed(&format!(
+                    "{kpi} = {} misses its target {}",
+                    output::kpi_figure(*kpi, k.value, k),
+                    output::kpi_target(*kpi, t)
+                ));
             }
             (None, None, Some(t)) => ui.warn(&format!(
-                "{kpi} is n/a (empty denominator); target {t} not checked"
+                "{kpi} is n/a (empty denominator); target {} not checked",
+                output::kpi_target(*kpi, t)
             )),
             _ => {}
         }

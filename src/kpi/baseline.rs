@@ -20,9 +20,28 @@ use crate::vocab::{Kpi, layout};
 pub struct Baseline {
     pub as_of: String,
     pub period: BTreeMap<String, String>,
+    #[serde(serialize_with = "kpi_figures")]
     pub portfolio: BTreeMap<String, Option<f64>>,
+    #[serde(serialize_with = "kpi_figures")]
     pub portfolio_high: BTreeMap<String, Option<f64>>,
     pub models: BTreeMap<String, ModelBaseline>,
+}
+
+/// Portfolio figures by KPI name, a count's as an integer.
+fn kpi_figures<S: serde::Serializer>(
+    figures: &BTreeMap<String, Option<f64>>,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut map = s.serialize_map(Some(figures.len()))?;
+    for (name, value) in figures {
+        let value = value.map(|v| match Kpi::from_name(name) {
+            Some(kpi) => kpi.json_number(v),
+            None => serde_json::Value::from(v),
+        });
+        map.serialize_entry(name, &value)?;
+    }
+    map.end()
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -42,13 +61,26 @@ pub struct Trend {
     pub kpis: Vec<KpiChange>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct KpiChange {
     pub kpi: Kpi,
     pub previous: Option<f64>,
     pub current: Option<f64>,
     /// current − previous; null when either is n/a.
     pub change: Option<f64>,
+}
+
+impl Serialize for KpiChange {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let number = |v: Option<f64>| v.map(|x| self.kpi.json_number(x));
+        let mut out = s.serialize_struct("KpiChange", 4)?;
+        out.serialize_field("kpi", &self.kpi)?;
+        out.serialize_field("previous", &number(self.previous))?;
+        out.serialize_field("current", &number(self.current))?;
+        out.serialize_field("change", &number(self.change))?;
+        out.end()
+    }
 }
 
 pub fn snapshot(

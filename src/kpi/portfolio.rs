@@ -37,9 +37,25 @@ impl KpiTable {
 
 impl Serialize for KpiTable {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        /// A KPI's figures with a count's value and target as integers.
+        #[derive(Serialize)]
+        struct Out<'a> {
+            value: Option<serde_json::Value>,
+            target: Option<serde_json::Value>,
+            met: Option<bool>,
+            numerator: &'a Option<u64>,
+            denominator: &'a Option<u64>,
+        }
         let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (kpi, value) in &self.0 {
-            map.serialize_entry(kpi.name(), value)?;
+        for (kpi, v) in &self.0 {
+            let out = Out {
+                value: v.value.map(|x| kpi.json_number(x)),
+                target: v.target.map(|x| kpi.json_number(x)),
+                met: v.met,
+                numerator: &v.numerator,
+                denominator: &v.denominator,
+            };
+            map.serialize_entry(kpi.name(), &out)?;
         }
         map.end()
     }

@@ -5,7 +5,7 @@
 
 mod table;
 
-pub use table::table;
+pub use table::{kpi_figure, kpi_target, table};
 
 use crate::error::{Error, Result};
 use crate::kpi::{Document, ModelKpis};

@@ -320,6 +320,28 @@ fn render<R: AsRef<[String]>>(rows: &[R]) -> String {
     out
 }
 
+/// A KPI's figure as people read it: a count as a whole number, a ratio as a percentage with
+/// its numerator and denominator (`66.7% (2/3)`); `n/a` without a value.
+pub fn kpi_figure(kpi: crate::vocab::Kpi, value: Option<f64>, k: &KpiValue) -> String {
+    match value {
+        None => "n/a".into(),
+        Some(v) if kpi.is_count() => v.to_string(),
+        Some(_) => match (k.numerator, k.denominator) {
+            (Some(n), Some(d)) => format!("{} ({n}/{d})", pct(value)),
+            _ => pct(value),
+        },
+    }
+}
+
+/// A KPI's target as people read it: a count's as a whole number, a ratio's as a percentage.
+pub fn kpi_target(kpi: crate::vocab::Kpi, target: f64) -> String {
+    if kpi.is_count() {
+        target.to_string()
+    } else {
+        pct(Some(target))
+    }
+}
+
 fn pct(v: Option<f64>) -> String {
     v.map(|v| format!("{:.1}%", v * 100.0))
         .unwrap_or_else(|| "n/a".into())

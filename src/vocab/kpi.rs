@@ -194,6 +194,16 @@ impl Kpi {
         self.entry().name
     }
 
+    /// A figure of this KPI as JSON: a count's whole value as an integer (`3`, not `3.0`), every
+    /// other value as the number it is.
+    pub fn json_number(self, value: f64) -> serde_json::Value {
+        if self.is_count() && value.fract() == 0.0 && value.abs() < 9.0e15 {
+            serde_json::Value::from(value as i64)
+        } else {
+            serde_json::Value::from(value)
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Kpi> {
         Kpi::ALL.into_iter().find(|k| k.name() == name)
     }

@@ -222,9 +222,11 @@ fn sample_due_dates_owners_and_responses_by_hand() {
 fn check_exits_3_naming_missed_targets_and_0_when_all_met() {
     let out = run(&["kpis", "-c", sample().to_str().unwrap(), "--check"]);
     assert_eq!(out.code, 3, "{}", out.stderr);
+    // 2 of the 5 production models audited within a year: a percentage with its fraction
+    // (issue 21); a count stays a whole number.
     assert!(
         out.stderr
-            .contains("missed: audit_coverage = 0.4 misses its target 1"),
+            .contains("missed: audit_coverage = 40.0% (2/5) misses its target 100.0%"),
         "{}",
         out.stderr
     );
@@ -233,6 +235,25 @@ fn check_exits_3_naming_missed_targets_and_0_when_all_met() {
             .contains("missed: expired_open_exceptions_count = 2 misses its target 0")
     );
     assert!(!out.stdout.is_empty(), "the KPIs are still printed");
+    // Counts are integers in JSON, in the document and its baseline: 2, not 2.0.
+    let doc = run(&["kpis", "-c", sample().to_str().unwrap(), "--format", "json"]).json();
+    for key in [
+        "expired_open_exceptions_count",
+        "rejected_log_records_count",
+    ] {
+        let k = &doc["portfolio"][key];
+        assert!(k["value"].is_u64(), "{key}: {k}");
+        assert!(k["target"].is_u64(), "{key}: {k}");
+        assert!(
+            doc["baseline"]["portfolio"][key].is_u64(),
+            "{key} in the baseline"
+        );
+    }
+    assert_eq!(
+        doc["portfolio"]["expired_open_exceptions_count"]["value"],
+        2
+    );
+    assert!(doc["portfolio"]["audit_coverage"]["value"].is_f64());
 
     let tmp = tempfile::tempdir().unwrap();
     let store = fixture("mlflow/sqlite-3x/mlflow.db");

@@ -301,6 +301,90 @@ fn init_scaffolds_files_kpis_accepts_and_never_overwrites() {
         out.stderr
     );
     assert_eq!(std::fs::read_to_string(&config).unwrap(), "edited");
+    // --force replaces the scaffold's own files and nothing else (issue 21).
+    let own = dir.join("notes.txt");
+    std::fs::write(&own, "mine").unwrap();
+    let out = run(&["init", dir.to_str().unwrap(), "--force"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .contains("organization:")
+    );
+    assert_eq!(std::fs::read_to_string(&own).unwrap(), "mine");
+}
+
+#[test]
+fn top_level_help_shows_the_workflow_and_each_command_an_example() {
+    let out = run(&["--help"]);
+    let order = [
+        "dossier init",
+        "dossier kpis",
+        "dossier keygen",
+        "dossier build",
+        "dossier verify",
+    ];
+    let at: Vec<usize> = order
+        .iter()
+        .map(|step| {
+            out.stdout
+                .find(step)
+                .unwrap_or_else(|| panic!("{step}:\n{}", out.stdout))
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{at:?}");
+    for sub in [
+        "build", "kpis", "verify", "keygen", "init", "answer", "export",
+    ] {
+        let out = run(&[sub, "--help"]);
+        assert!(
+            out.stdout.contains(&format!("dossier {sub} ")),
+            "{sub}: {}",
+            out.stdout
+        );
+    }
+    let kpis = run(&["kpis", "--help"]).stdout;
+    assert!(kpis.contains("KPI document (.json"), "{kpis}");
+}
+
+#[test]
+fn a_wrong_key_file_says_what_a_key_is_and_how_to_make_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let keys = tmp.path().join("keys");
+    let out = run(&["keygen", "-o", keys.to_str().unwrap()]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let public = keys.join("dossier-signing.pub");
+    let garbage = tmp.path().join("garbage.key");
+    std::fs::write(&garbage, b"\0\x01 not a key").unwrap();
+    for (file, says) in [
+        (&public, "is a public key"),
+        (&garbage, "is not a PEM file"),
+    ] {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let out = run(&[
+            "build",
+            "-q",
+            "-c",
+            repo()
+                .join("sample-evidence/dossier.yaml")
+                .to_str()
+                .unwrap(),
+            "-o",
+            tmp.path().join("dist").to_str().unwrap(),
+            "--key",
+            file.to_str().unwrap(),
+        ]);
+        assert_eq!(out.code, 1, "{}", out.stderr);
+        assert!(out.stderr.contains(says), "{}", out.stderr);
+        assert!(out.stderr.contains("dossier keygen"), "{}", out.stderr);
+        assert!(
+            out.stderr.contains("openssl genpkey -algorithm ed25519"),
+            "{}",
+            out.stderr
+        );
+        assert!(!tmp.path().join("dist").exists(), "nothing written");
+    }
 }
 
 #[test]
