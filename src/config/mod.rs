@@ -490,6 +490,42 @@ mod tests {
     }
 
     #[test]
+    fn common_yaml_mistakes_get_a_hint_in_plain_words() {
+        let hint = |text: &str| match load_str(text) {
+            Err(Error::Config { hint, .. }) => hint.unwrap_or_default(),
+            other => panic!("{other:?}"),
+        };
+        let period = "report:\n  period: { start: 2026-07-01, end: 2026-09-30 }\n";
+        let cases = [
+            (
+                format!(
+                    "organization: A\n{period}sources:\n  mlflow:\n    - path: x.db\n   artifact_root: y\n"
+                ),
+                "check the indentation",
+            ),
+            (
+                "organization: A\nreport:\n\tperiod: { start: 2026-07-01, end: 2026-09-30 }\n"
+                    .to_string(),
+                "replace the tab",
+            ),
+            (
+                format!("organization: Acme: Lending\n{period}sources:\n  audits: [a.yaml]\n"),
+                "must be quoted",
+            ),
+            (
+                format!(
+                    "organization: A\n{period}sources:\n  audits:\n    -a.yaml\n    - b.yaml\n"
+                ),
+                "space after its dash",
+            ),
+        ];
+        for (text, expected) in cases {
+            let got = hint(&text);
+            assert!(got.contains(expected), "{text:?}: {got}");
+        }
+    }
+
+    #[test]
     fn unknown_kpi_target_and_null_removal() {
         let err = load_str(&format!("{MINIMAL}policy:\n  targets: {{ docs: 0.5 }}\n")).unwrap_err();
         assert!(err.to_string().contains("policy.targets.docs"), "{err}");

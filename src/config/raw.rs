@@ -174,15 +174,43 @@ pub(super) fn parse(path: &Path, text: &str) -> Result<RawConfig> {
         let inner = err.into_inner();
         let location = inner.location();
         let message = strip_yaml_context(&inner.to_string(), &key);
+        let line = location.as_ref().map(|l| l.line());
         Error::Config {
             path: path.to_path_buf(),
-            line: location.as_ref().map(|l| l.line()),
+            line,
             column: location.as_ref().map(|l| l.column()),
             key: Some(key),
+            hint: Some(yaml_hint(&message, text, line)),
             message,
-            hint: Some("see SPEC §2 or `dossier init` for every key and its format".into()),
         }
     })
+}
+
+/// What to check for the common YAML mistakes, in the user's words rather than the parser's:
+/// a tab, a key out of line, an unquoted `: ` inside a value, no space after a list's `-`.
+fn yaml_hint(message: &str, text: &str, line: Option<usize>) -> String {
+    let at = |n: usize| text.lines().nth(n.saturating_sub(1)).unwrap_or_default();
+    let here = line.map(at).unwrap_or_default();
+    let above = line.map(|n| at(n.saturating_sub(1))).unwrap_or_default();
+    let value_has_colon = here.split_once(": ").is_some_and(|(_, value)| {
+        value.contains(": ") && !value.trim_start().starts_with(['"', '\''])
+    });
+    if here.contains('\t') || (message.contains("cannot start any token") && above.contains('\t')) {
+        "YAML indents with spaces only: replace the tab on this line by spaces".into()
+    } else if message.contains("mapping values are not allowed") && value_has_colon {
+        "a value holding `: ` must be quoted, e.g. organization: \"Acme: Lending\"".into()
+    } else if message.contains("did not find expected")
+        || message.contains("mapping values are not allowed")
+        || message.contains("block sequence entries are not allowed")
+    {
+        "check the indentation of this line and the one above: keys of one mapping start in the \
+         same column, and a nested key is indented further than its parent"
+            .into()
+    } else if message.contains("expected a sequence") && message.contains("string \"-") {
+        "a list item needs a space after its dash: `- a.yaml`, not `-a.yaml`".into()
+    } else {
+        "see docs/config.md (or `dossier init --reference`) for every key and its format".into()
+    }
 }
 
 /// serde_yaml wraps its messages as "KEY: … at line L column C"; the error carries both already.
