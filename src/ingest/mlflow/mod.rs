@@ -163,6 +163,7 @@ pub fn read(source: &MlflowSource) -> Result<Store> {
     }
     let roots = artifact_search_roots(source, kind);
     let mut warnings = Vec::new();
+    let mut not_found: Vec<(String, String)> = Vec::new();
     for run in store.runs.values_mut() {
         // A lineage extract names the bundle folders it kept; nothing else is looked for.
         if kind == StoreKind::Lineage && run.artifact_dir.is_none() {
@@ -190,21 +191,55 @@ pub fn read(source: &MlflowSource) -> Result<Store> {
             }
         }
         if run.artifact_dir.is_none() {
-            warnings.push(format!(
-                "{}: artifact folder of run {} not found (artifact_uri {}); looked under {}",
-                path.display(),
-                run.run_id,
-                run.artifact_uri.as_deref().unwrap_or("missing"),
-                roots
-                    .iter()
-                    .map(|r| r.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+            not_found.push((
+                run.run_id.clone(),
+                run.artifact_uri.clone().unwrap_or_else(|| "missing".into()),
             ));
         }
     }
+    warnings.extend(artifacts_not_found(source, &roots, &not_found));
     store.warnings.extend(warnings);
     Ok(store)
+}
+
+/// One warning for every run whose artifact folder was not found, with the fix: stores moved
+/// from another machine record paths that no longer exist, and a warning per run buried it.
+fn artifacts_not_found(
+    source: &MlflowSource,
+    roots: &[PathBuf],
+    runs: &[(String, String)],
+) -> Option<String> {
+    let (first_run, first_uri) = runs.first()?;
+    let fix = match &source.artifact_root {
+        Some(root) => format!(
+            "check `artifact_root` ({}): the run folders (<experiment>/<run id>/artifacts) \
+             should be under it",
+            root.display()
+        ),
+        None => "set `artifact_root` under this `sources.mlflow` entry to the folder the \
+                 artifacts are in now (the one holding <experiment>/<run id>/artifacts)"
+            .into(),
+    };
+    let ids: Vec<&str> = runs.iter().map(|(id, _)| id.as_str()).take(5).collect();
+    let more = runs.len().saturating_sub(ids.len());
+    Some(format!(
+        "{}: the artifact folders of {} run(s) were not found ({}{}; run {first_run} records \
+         artifact_uri {first_uri}); looked under {}. Their model cards and evaluation artifacts \
+         count as missing: {fix}",
+        source.path.display(),
+        runs.len(),
+        ids.join(", "),
+        if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        },
+        roots
+            .iter()
+            .map(|r| r.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
 }
 
 /// Versions are integers in MLflow; anything else sorts last, in text order.
