@@ -110,6 +110,57 @@ pub fn build(
     out
 }
 
+/// Evidence recorded one place off from where it counts: an approval tag on the registered model
+/// but not on the production version; evaluation metrics on the MLflow 3 logged model the version
+/// was made from but not on its source run. Neither counts (SPEC §4 reads the version's tags and
+/// the source run's metrics); each is named, so nobody finds out in an audit.
+fn near_misses(
+    store: &Store,
+    model: &RegisteredModel,
+    version: &mlflow::ModelVersion,
+    policy: &Policy,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let tag = &policy.approval_tag;
+    if let (None, Some(value)) = (version.tags.get(tag), model.tags.get(tag)) {
+        out.push(format!(
+            "{} version {}: `{tag}` ({value}) is set on the registered model but not on the \
+             production version, where approval is read; tag the version to count it",
+            model.name, version.version
+        ));
+    }
+    let logged = version
+        .source
+        .as_deref()
+        .and_then(|s| s.strip_prefix("models:/"))
+        .and_then(|id| store.logged_model_metrics.get(id).map(|m| (id, m)));
+    let on_run = |name: &str| {
+        version
+            .run_id
+            .as_ref()
+            .and_then(|id| store.runs.get(id))
+            .is_some_and(|run| run.metrics.contains_key(name))
+    };
+    if let Some((id, metrics)) = logged {
+        let only_there: Vec<&str> = metrics
+            .iter()
+            .filter(|m| policy.evaluation_metrics.contains(m) && !on_run(m))
+            .map(String::as_str)
+            .collect();
+        if !only_there.is_empty() {
+            out.push(format!(
+                "{} version {}: evaluation metric(s) {} are logged on its MLflow 3 logged model \
+                 {id}, not on its source run; only the source run's count for has_evaluation \
+                 (docs/decisions.md)",
+                model.name,
+                version.version,
+                only_there.join(", ")
+            ));
+        }
+    }
+    out
+}
+
 fn assess(
     store: &Store,
     model: &RegisteredModel,
@@ -137,6 +188,7 @@ fn assess(
     kpis.version = Some(version.version.clone());
     kpis.production_via = Some(via);
     kpis.approved_by = version.tags.get(&policy.approval_tag).cloned();
+    warnings.extend(near_misses(store, model, version, policy));
     if kpis.owner.is_none() {
         kpis.owner = version.tags.get(&policy.owner_tag).cloned();
     }

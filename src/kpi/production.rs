@@ -140,6 +140,17 @@ fn candidates<'m>(
                 .is_some_and(|s| s.eq_ignore_ascii_case("production"))
         })
         .collect();
+    // Two markers naming different versions: the alias wins (SPEC §4), but someone promoted
+    // the other one too, and the report must not hide it.
+    if let (Some((first, via)), Some(stage)) = (out.first(), staged.last())
+        && first.version != stage.version
+    {
+        warnings.push(format!(
+            "{}: production markers disagree: {via} → version {}, stage Production → version {}; \
+             version {} is taken ({via} comes first)",
+            model.name, first.version, stage.version, first.version
+        ));
+    }
     if staged.len() > 1 {
         warnings.push(format!(
             "{}: {} versions are in stage Production; the highest, {}, is taken",
@@ -319,7 +330,12 @@ mod tests {
         let mut w = Vec::new();
         let (v, via) = pick(&model, &mut w, &mut Vec::new()).unwrap();
         assert_eq!((v.version.as_str(), via.as_str()), ("3", "alias:champion"));
-        assert!(w.is_empty());
+        // Stage Production names version 2: the disagreement is named (issue 21).
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(
+            w[0].contains("alias:champion → version 3, stage Production → version 2"),
+            "{w:?}"
+        );
     }
 
     #[test]

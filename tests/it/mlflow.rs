@@ -491,3 +491,46 @@ fn point_in_time_rejects_an_unknown_mode() {
         out.stderr
     );
 }
+
+#[test]
+fn evidence_one_place_off_is_named_not_counted() {
+    // fixtures/mlflow/near_misses.py: approved_by on the registered model only; alias champion
+    // → 2 while stage Production → 1; roc_auc on version 2's logged model, not its source run.
+    let tmp = tempfile::tempdir().unwrap();
+    copy_dir(&fixture("mlflow/near-misses-sqlite"), &tmp.path().join("s"));
+    let config = tmp.path().join("dossier.yaml");
+    std::fs::write(
+        &config,
+        "organization: T\nreport:\n  period: { start: 2026-12-01, end: 2026-12-31 }\n\
+         sources:\n  mlflow:\n    - path: s/mlflow.db\n",
+    )
+    .unwrap();
+    let out = kpis_json(&config);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let doc = out.json();
+    let m = &doc["models"][0];
+    assert_eq!(m["name"], "near-miss-model");
+    assert_eq!(m["version"], "2");
+    assert_eq!(m["has_approval"], false);
+    assert_eq!(m["has_evaluation"], false);
+    let warnings: Vec<&str> = doc["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w.as_str())
+        .collect();
+    let named = |needle: &str| warnings.iter().any(|w| w.contains(needle));
+    assert!(
+        named("`approved_by` (model-risk-committee) is set on the registered model"),
+        "{warnings:?}"
+    );
+    assert!(
+        named("alias:champion → version 2, stage Production → version 1"),
+        "{warnings:?}"
+    );
+    assert!(
+        named("evaluation metric(s) roc_auc are logged on its MLflow 3 logged model"),
+        "{warnings:?}"
+    );
+    assert!(out.stderr.contains("roc_auc"), "{}", out.stderr);
+}

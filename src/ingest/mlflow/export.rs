@@ -70,6 +70,7 @@ pub fn read(root: &Path) -> Result<Store> {
         runs,
         root: root.to_path_buf(),
         metadata_files,
+        logged_model_metrics: BTreeMap::new(),
         warnings,
     })
 }

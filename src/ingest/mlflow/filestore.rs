@@ -70,8 +70,30 @@ pub fn read(root: &Path) -> Result<Store> {
         runs,
         root: root.to_path_buf(),
         metadata_files,
+        logged_model_metrics: logged_model_metrics(&experiments)?,
         warnings,
     })
+}
+
+/// MLflow 3 logged models' metric names: `<experiment>/models/<id>/metrics/<name>`.
+fn logged_model_metrics(experiments: &[PathBuf]) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for exp in experiments {
+        let models = exp.join("models");
+        if !models.is_dir() {
+            continue;
+        }
+        for id in list_dir(&models)? {
+            let names: BTreeSet<String> = walk_files(&models.join(&id).join("metrics"))?
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            if !names.is_empty() {
+                out.insert(id, names);
+            }
+        }
+    }
+    Ok(out)
 }
 
 // ---- registry ------------------------------------------------------------------------------

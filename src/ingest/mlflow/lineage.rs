@@ -79,6 +79,7 @@ pub(super) fn read(dir: &Path) -> Result<Store> {
         runs,
         root,
         metadata_files: files,
+        logged_model_metrics: BTreeMap::new(),
         warnings: Vec::new(),
     })
 }

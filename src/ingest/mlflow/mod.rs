@@ -61,6 +61,9 @@ pub struct Store {
     pub root: PathBuf,
     /// Every metadata file the reader took facts from: the evidence behind the inventory.
     pub metadata_files: Vec<PathBuf>,
+    /// MLflow 3: the metric names logged on each logged model (by model id), which a version
+    /// made from it (`source` `models:/<id>`) may carry instead of its source run.
+    pub logged_model_metrics: BTreeMap<String, std::collections::BTreeSet<String>>,
     pub warnings: Vec<String>,
 }
 

@@ -115,6 +115,7 @@ pub fn read(path: &Path) -> Result<Store> {
         runs,
         root: path.parent().map(Path::to_path_buf).unwrap_or_default(),
         metadata_files: vec![path.to_path_buf()],
+        logged_model_metrics: db.logged_model_metrics()?,
         warnings,
     })
 }
@@ -149,6 +150,23 @@ impl<'a> Db<'a> {
             .into_iter()
             .collect();
         Ok(db)
+    }
+
+    /// `logged_model_metrics` (MLflow 3): metric names per logged model.
+    fn logged_model_metrics(&self) -> Result<BTreeMap<String, BTreeSet<String>>> {
+        let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        if !self.has_table("logged_model_metrics") {
+            return Ok(out);
+        }
+        let rows = self.rows(
+            "SELECT DISTINCT model_id, metric_name FROM logged_model_metrics",
+            [],
+            |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+        )?;
+        for (id, name) in rows {
+            out.entry(id).or_default().insert(name);
+        }
+        Ok(out)
     }
 
     pub(super) fn has_table(&self, table: &str) -> bool {
