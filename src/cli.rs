@@ -40,10 +40,13 @@ Getting started:
   1. dossier init my-audit/                 a commented dossier.yaml, example audits, a register
   2. edit my-audit/dossier.yaml             point sources.mlflow at your mlflow.db or mlruns/
   3. dossier kpis -c my-audit/dossier.yaml  check the numbers (--format json|csv; --check)
-  4. dossier keygen -o keys/                an Ed25519 signing key pair
-  5. dossier build -c my-audit/dossier.yaml --key keys/dossier-signing.key
+  4. dossier keygen -o my-audit/keys/       an Ed25519 signing key pair (signing.key in the
+                                            scaffold names it; keep the .key file private)
+  5. dossier build -c my-audit/dossier.yaml --key my-audit/keys/dossier-signing.key
                                             the signed report and evidence bundle in dist/
-  6. dossier verify dist/<name>.zip --pubkey keys/dossier-signing.pub
+  6. dossier verify dist/<name>.zip --pubkey my-audit/keys/dossier-signing.pub
+
+Every dossier.yaml key: dossier init --reference
 
 Each command's --help has examples.";
 
@@ -83,7 +86,8 @@ pub enum Command {
     /// Scaffold a commented dossier.yaml and example audit and exception files
     #[command(after_help = "Examples:
   dossier init my-audit/
-  dossier init my-audit/ --force    # replace the scaffold's own files")]
+  dossier init my-audit/ --force    # replace the scaffold's own files
+  dossier init --reference          # every dossier.yaml key, type and default")]
     Init(InitArgs),
     /// Fill a customer questionnaire (CSV or XLSX) from an answer library
     #[command(after_help = "Example:
@@ -262,6 +266,10 @@ pub struct InitArgs {
     /// Replace the scaffold's files where they exist (other files are never touched)
     #[arg(long)]
     pub force: bool,
+
+    /// Print the reference of every dossier.yaml key (docs/config.md) and write nothing
+    #[arg(long)]
+    pub reference: bool,
 }
 
 #[derive(Debug, Args)]

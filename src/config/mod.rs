@@ -79,6 +79,9 @@ pub struct Config {
     pub build_time: DateTime<Utc>,
 }
 
+/// docs/config.md: every key of `dossier.yaml` (`dossier init --reference` prints it).
+pub const REFERENCE: &str = include_str!("../../docs/config.md");
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Period {
     pub start: NaiveDate,
@@ -487,6 +490,127 @@ mod tests {
         assert_eq!(*line, Some(8));
         assert_eq!(key.as_deref(), Some("policy.targetz"));
         assert!(message.contains("unknown field `targetz`"), "{message}");
+    }
+
+    /// The keys serde accepts in the mapping where `probe` puts an unknown one, from its
+    /// "expected one of `a`, `b`" message.
+    fn accepted_keys(probe: &str) -> std::collections::BTreeSet<String> {
+        let path = Path::new("/cfg/dossier.yaml");
+        let Err(Error::Config { message, .. }) = parse(path, probe) else {
+            panic!("{probe:?} parsed");
+        };
+        assert!(
+            message.contains("unknown field `zz_probe`"),
+            "{probe:?}: {message}"
+        );
+        let expected = message.split_once("expected").map_or("", |(_, rest)| rest);
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect()
+    }
+
+    /// The keys docs/config.md lists under `## \`section\``.
+    fn documented_keys(section: &str) -> std::collections::BTreeSet<String> {
+        let heading = format!("## `{section}`");
+        let body = REFERENCE
+            .split("\n## ")
+            .find(|s| format!("## {s}").starts_with(&heading))
+            .unwrap_or_else(|| panic!("docs/config.md has no section {heading}"));
+        body.lines()
+            .filter_map(|l| l.strip_prefix("| `"))
+            .filter_map(|l| l.split_once('`').map(|(k, _)| k.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_config_reference_lists_exactly_the_keys_the_config_accepts() {
+        let probes = [
+            ("(root)", "zz_probe: 1\n"),
+            ("report", "organization: A\nreport:\n  zz_probe: 1\n"),
+            (
+                "report.period",
+                "organization: A\nreport:\n  period:\n    zz_probe: 1\n",
+            ),
+            ("sources", "organization: A\nsources:\n  zz_probe: 1\n"),
+            (
+                "sources.mlflow[]",
+                "organization: A\nsources:\n  mlflow:\n    - zz_probe: 1\n",
+            ),
+            (
+                "sources.logs[]",
+                "organization: A\nsources:\n  logs:\n    - zz_probe: 1\n",
+            ),
+            (
+                "sources.logs[].fields",
+                "organization: A\nsources:\n  logs:\n    - fields:\n        zz_probe: 1\n",
+            ),
+            ("policy", "organization: A\npolicy:\n  zz_probe: 1\n"),
+            (
+                "policy.thresholds",
+                "organization: A\npolicy:\n  thresholds:\n    zz_probe: 1\n",
+            ),
+            (
+                "policy.thresholds.tiers.<tier>",
+                "organization: A\npolicy:\n  thresholds:\n    tiers:\n      high:\n        zz_probe: 1\n",
+            ),
+            ("signing", "organization: A\nsigning:\n  zz_probe: 1\n"),
+            (
+                "signing.tsa",
+                "organization: A\nsigning:\n  tsa:\n    zz_probe: 1\n",
+            ),
+            ("bundle", "organization: A\nbundle:\n  zz_probe: 1\n"),
+        ];
+        for (section, probe) in probes {
+            assert_eq!(
+                documented_keys(section),
+                accepted_keys(probe),
+                "docs/config.md section `{section}`"
+            );
+        }
+        // Every section of the page is probed.
+        let sections = REFERENCE.matches("\n## `").count();
+        assert_eq!(sections, probes.len());
+    }
+
+    #[test]
+    fn the_scaffold_is_valid_with_every_commented_key_uncommented() {
+        let scaffold = include_str!("../../templates/init/dossier.yaml");
+        assert!(load_str(scaffold).is_ok());
+        // Uncomment every `# key:` line (the prose comments start with a capital or a word
+        // followed by no colon); the result must still be a valid config.
+        let opened: String = scaffold
+            .lines()
+            .map(|l| {
+                let t = l.trim_start();
+                let indent = &l[..l.len() - t.len()];
+                match t.strip_prefix("# ") {
+                    Some(rest)
+                        if rest
+                            .split_whitespace()
+                            .next()
+                            .is_some_and(|w| w.ends_with(':') || w == "-") =>
+                    {
+                        format!("{indent}{rest}")
+                    }
+                    _ => l.to_string(),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let config = load_str(&opened).unwrap_or_else(|e| panic!("{e}\n{opened}"));
+        assert_eq!(config.mlflow.len(), 1);
+        assert_eq!(config.logs.len(), 3);
+        assert!(config.logs[2].traces.is_some());
+        assert!(config.responses.is_some());
+        assert_eq!(
+            config.signing_key,
+            Some(PathBuf::from("/cfg/keys/dossier-signing.key"))
+        );
+        assert!(config.tsa.is_some());
+        assert_eq!(config.bundle.redact, ["request_id"]);
     }
 
     #[test]

@@ -345,6 +345,21 @@ fn top_level_help_shows_the_workflow_and_each_command_an_example() {
     }
     let kpis = run(&["kpis", "--help"]).stdout;
     assert!(kpis.contains("KPI document (.json"), "{kpis}");
+    // The config reference comes with the binary and is docs/config.md, byte for byte.
+    let tmp = tempfile::tempdir().unwrap();
+    let out = dossier()
+        .current_dir(tmp.path())
+        .args(["init", "--reference"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let page = std::fs::read_to_string(repo().join("docs/config.md")).unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), page);
+    assert_eq!(
+        std::fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "nothing written"
+    );
 }
 
 #[test]
