@@ -265,7 +265,7 @@ fn kpi_table(all: &KpiTable, high: &KpiTable) -> String {
                 .map(|t| shown(Some(t)))
                 .unwrap_or_else(|| "-".into()),
             verdict(k.met),
-            h.map(|h| format!("{} ({})", shown(h.value), fraction(h)))
+            h.map(|h| kpi_figure(*kpi, h.value, h))
                 .unwrap_or_else(|| "-".into()),
         ]);
     }

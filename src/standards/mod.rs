@@ -161,7 +161,9 @@ pub fn documents(basis: &Basis<'_>) -> Result<Vec<(String, Vec<u8>)>> {
         ASSESSMENT_RESULTS.to_string(),
         results::assessment_results(basis, &plan_sha)?,
     ));
-    out.push((POAM.to_string(), poam::poam(basis)?));
+    if let Some(poam) = poam::poam(basis)? {
+        out.push((POAM.to_string(), poam));
+    }
     out.push((MLBOM.to_string(), mlbom::bom(basis)?));
     Ok(out)
 }
@@ -192,13 +194,15 @@ pub fn planned(doc: &Document) -> Vec<(String, &'static str, &'static str)> {
             "OSCAL assessment results",
             "audits and KPIs, with evidence",
         ),
-        (POAM.to_string(), "OSCAL POA&M", "the remediation plan"),
         (
             MLBOM.to_string(),
             "CycloneDX ML-BOM",
             "production models and their datasets",
         ),
     ]);
+    if !doc.remediation.is_empty() {
+        out.push((POAM.to_string(), "OSCAL POA&M", "the remediation plan"));
+    }
     out
 }
 
@@ -208,5 +212,12 @@ pub fn document(basis: &Basis<'_>, which: Standard) -> Result<Vec<u8>> {
         .into_iter()
         .find(|(path, _)| path == which.path())
         .map(|(_, bytes)| bytes)
-        .ok_or_else(|| Error::Internal(format!("{} was not made", which.path())))
+        .ok_or_else(|| match which {
+            Standard::Poam => Error::Usage(
+                "no remediation item: there is no POA&M to write (OSCAL wants at least one \
+                 poam-item, and the bundle carries none either)"
+                    .into(),
+            ),
+            _ => Error::Internal(format!("{} was not made", which.path())),
+        })
 }

@@ -130,7 +130,8 @@ pub fn day_end(day: &str) -> String {
 }
 
 /// An OSCAL token (`^(\p{L}|_)(\p{L}|\p{N}|[.\-_])*$`) for an id written by people: kept when
-/// it is one, else `c-` and the id with every other character as `_`.
+/// it is one, else `c-`, the id with every other character as `_`, and 8 hex digits of the id's
+/// SHA-256 — so `a b` and `a/b` stay two controls.
 pub fn token(id: &str) -> String {
     let valid = |c: char| c.is_alphanumeric() || matches!(c, '.' | '-' | '_');
     let mut chars = id.chars();
@@ -139,7 +140,8 @@ pub fn token(id: &str) -> String {
         return id.to_string();
     }
     let body: String = id.chars().map(|c| if valid(c) { c } else { '_' }).collect();
-    format!("c-{body}")
+    let hash = crate::digest::sha256_hex(id.as_bytes());
+    format!("c-{body}-{}", hash.get(..8).unwrap_or_default())
 }
 
 #[cfg(test)]
@@ -149,8 +151,20 @@ mod tests {
     #[test]
     fn ids_people_write_become_tokens() {
         assert_eq!(token("VA-01"), "VA-01");
-        assert_eq!(token("1.2"), "c-1.2");
-        assert_eq!(token("IR 01/a"), "c-IR_01_a");
-        assert_eq!(token(""), "c-");
+        assert_eq!(token("_x.1"), "_x.1");
+        // sha256("1.2") begins 77ac319b (sha256sum); ids that read alike stay apart.
+        assert_eq!(token("1.2"), "c-1.2-77ac319b");
+        assert!(token("IR 01/a").starts_with("c-IR_01_a-"));
+        assert_ne!(token("a b"), token("a/b"));
+        assert!(token("").starts_with("c--"));
+        let pattern = |t: &str| {
+            t.chars()
+                .next()
+                .is_some_and(|c| c.is_alphabetic() || c == '_')
+                && t.chars().all(|c| c.is_alphanumeric() || ".-_".contains(c))
+        };
+        for id in ["1.2", "IR 01/a", "", "ü-3", "§4"] {
+            assert!(pattern(&token(id)), "{id}: {}", token(id));
+        }
     }
 }

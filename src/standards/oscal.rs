@@ -42,6 +42,7 @@ struct CatalogDoc {
 struct Catalog {
     uuid: String,
     metadata: Metadata,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     controls: Vec<Control>,
 }
 
@@ -120,8 +121,10 @@ struct Plan {
     uuid: String,
     metadata: Metadata,
     import_ssp: Href,
-    local_definitions: LocalDefinitions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    local_definitions: Option<LocalDefinitions>,
     reviewed_controls: ReviewedControls,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     assessment_subjects: Vec<SubjectSelection>,
     tasks: Vec<Task>,
     back_matter: BackMatter,
@@ -284,7 +287,7 @@ pub(super) fn assessment_plan(
             hashes: vec![Hash::sha256(sha)],
         }],
     }));
-    let components = systems
+    let components: Vec<Component> = systems
         .iter()
         .map(|s| Component {
             uuid: component_uuid(basis, s),
@@ -307,18 +310,22 @@ pub(super) fn assessment_plan(
         uuid: basis.uuid("assessment-plan"),
         metadata,
         import_ssp: Href { href: local(&ssp) },
-        local_definitions: LocalDefinitions { components },
+        local_definitions: (!components.is_empty()).then_some(LocalDefinitions { components }),
         reviewed_controls: control_review(include_controls),
-        assessment_subjects: vec![SubjectSelection {
-            kind: "component",
-            include_subjects: systems
-                .iter()
-                .map(|s| SubjectRef {
-                    subject_uuid: component_uuid(basis, s),
-                    kind: "component",
-                })
-                .collect(),
-        }],
+        // OSCAL lists at least one subject; a build with no system in scope names none.
+        assessment_subjects: (!systems.is_empty())
+            .then(|| SubjectSelection {
+                kind: "component",
+                include_subjects: systems
+                    .iter()
+                    .map(|s| SubjectRef {
+                        subject_uuid: component_uuid(basis, s),
+                        kind: "component",
+                    })
+                    .collect(),
+            })
+            .into_iter()
+            .collect(),
         tasks: vec![Task {
             uuid: basis.uuid("task:period"),
             kind: "action",

@@ -126,8 +126,13 @@ fn risk_status(status: ResponseStatus) -> &'static str {
     }
 }
 
-pub(super) fn poam(basis: &Basis<'_>) -> Result<Vec<u8>> {
+/// `None` when the remediation list is empty: OSCAL wants at least one `poam-item`, and an item
+/// saying "nothing to do" would be read as an item by every platform that imports it.
+pub(super) fn poam(basis: &Basis<'_>) -> Result<Option<Vec<u8>>> {
     let doc = basis.doc;
+    if doc.remediation.is_empty() {
+        return Ok(None);
+    }
     let mut owners: BTreeMap<String, String> = BTreeMap::new();
     for owner in doc.remediation.iter().filter_map(|i| i.owner.as_ref()) {
         owners
@@ -174,6 +179,7 @@ pub(super) fn poam(basis: &Basis<'_>) -> Result<Vec<u8>> {
         },
         "OSCAL POA&M",
     )
+    .map(Some)
 }
 
 fn entry(basis: &Basis<'_>, item: &Item, owners: &BTreeMap<String, String>) -> (Risk, PoamItem) {

@@ -117,6 +117,7 @@ struct Risk {
     title: String,
     description: String,
     statement: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     props: Vec<Prop>,
     status: &'static str,
     related_observations: Vec<ObservationRef>,

@@ -28,6 +28,14 @@ fn json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// The OSCAL documents a bag holds, whichever they are.
+fn oscal_files_present(bag: &Path) -> Vec<PathBuf> {
+    oscal_files(bag)
+        .into_iter()
+        .filter(|f| f.exists())
+        .collect()
+}
+
 fn oscal_files(bag: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = [
         "assessment-plan.json",
@@ -74,7 +82,23 @@ fn every_document_is_valid_for_its_reference_validator() {
 /// Every OSCAL document of `bag` through `trestle import` (in a fresh workspace `ws`) and the
 /// ML-BOM through cyclonedx-python-lib.
 fn validate(bag: &Path, ws: &Path) {
-    let files = oscal_files(bag);
+    validate_files(&oscal_files(bag), ws);
+    if cyclonedx_validator() {
+        let out = std::process::Command::new("python3")
+            .args(["-c", CDX_CHECK])
+            .arg(bag.join("data/mlbom/bom.cdx.json"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+}
+
+/// OSCAL documents through `trestle import`, in a fresh trestle workspace `ws`.
+fn validate_files(files: &[PathBuf], ws: &Path) {
     if validator("trestle") {
         let ws = ws.to_path_buf();
         std::fs::create_dir_all(&ws).unwrap();
@@ -108,18 +132,6 @@ fn validate(bag: &Path, ws: &Path) {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-    }
-    if cyclonedx_validator() {
-        let out = std::process::Command::new("python3")
-            .args(["-c", CDX_CHECK])
-            .arg(bag.join("data/mlbom/bom.cdx.json"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
-        );
     }
 }
 
@@ -332,4 +344,107 @@ fn export_writes_the_bundles_bytes_and_never_overwrites_unasked() {
             .unwrap()
             .contains("poam-items")
     );
+}
+
+#[test]
+fn a_users_framework_with_ids_oscal_does_not_allow_is_still_a_valid_catalog() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cfg");
+    std::fs::create_dir_all(dir.join("audits")).unwrap();
+    std::fs::write(
+        dir.join("our-framework.yaml"),
+        "id: our framework/v1\ntitle: Our controls\nscale: { min: 0, max: 5, pass: 3 }\n\
+         controls:\n  - { id: \"1.2\", title: Numbered, maps_to: [\"ISO/IEC 42001 A.6.2.6\"] }\n\
+         \x20 - { id: a b, title: Spaced }\n  - { id: a/b, title: Slashed }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("audits/ours.yaml"),
+        "framework: our-framework.yaml\nsystem: chatbot\nassessed_on: 2026-09-01\n\
+         assessor: QA\ncontrols:\n  - { id: \"1.2\", score: 4 }\n  - { id: a b, score: 1, \
+         finding: Not yet }\n  - { id: a/b, score: 3 }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("dossier.yaml"),
+        "organization: T\nreport:\n  period: { start: 2026-07-01, end: 2026-09-30 }\n\
+         sources:\n  audits: [audits/*.yaml]\n",
+    )
+    .unwrap();
+    let out = run(&[
+        "build",
+        "-q",
+        "-c",
+        dir.join("dossier.yaml").to_str().unwrap(),
+        "-o",
+        tmp.path().join("dist").to_str().unwrap(),
+        "--timestamp",
+        TIME,
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let zip = PathBuf::from(out.stdout.lines().next().unwrap());
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    z.extract(tmp.path().join("unpacked")).unwrap();
+    let bag = tmp.path().join("unpacked").join(zip.file_stem().unwrap());
+    // The framework id becomes one path segment; its three controls three distinct ids.
+    let catalog = json(&bag.join("data/oscal/catalogs/our framework_v1.json"));
+    let controls = catalog["catalog"]["controls"].as_array().unwrap();
+    let ids: BTreeSet<&str> = controls.iter().map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
+    assert_eq!(controls[0]["props"][0]["value"], "1.2");
+    assert_eq!(controls[0]["props"][1]["value"], "ISO/IEC 42001 A.6.2.6");
+    let ar = std::fs::read_to_string(bag.join("data/oscal/assessment-results.json")).unwrap();
+    assert_eq!(ar.matches("\"not-satisfied\"").count(), 1);
+    validate(&bag, &tmp.path().join("trestle"));
+}
+
+#[test]
+fn with_nothing_to_remediate_there_is_no_poam_and_export_says_why() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("cfg");
+    std::fs::create_dir_all(dir.join("audits")).unwrap();
+    std::fs::write(
+        dir.join("audits/bot.yaml"),
+        "framework: incident-readiness-12\nsystem: bot\nassessed_on: 2026-09-01\nassessor: QA\n\
+         controls:\n  - { id: IR-01, score: 3 }\n",
+    )
+    .unwrap();
+    let config = dir.join("dossier.yaml");
+    std::fs::write(
+        &config,
+        "organization: T\nreport:\n  period: { start: 2026-07-01, end: 2026-09-30 }\n\
+         sources:\n  audits: [audits/*.yaml]\n",
+    )
+    .unwrap();
+    let doc = kpis_json(&config).json();
+    assert_eq!(doc["remediation"], serde_json::json!([]));
+    let out = run(&[
+        "build",
+        "-q",
+        "-c",
+        config.to_str().unwrap(),
+        "-o",
+        tmp.path().join("dist").to_str().unwrap(),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let zip = PathBuf::from(out.stdout.lines().next().unwrap());
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    z.extract(tmp.path().join("unpacked")).unwrap();
+    let bag = tmp.path().join("unpacked").join(zip.file_stem().unwrap());
+    assert!(!bag.join("data/oscal/poam.json").exists());
+    assert!(bag.join("data/oscal/assessment-results.json").exists());
+    let out = run(&[
+        "export",
+        "-c",
+        config.to_str().unwrap(),
+        "--format",
+        "oscal-poam",
+    ]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("no remediation item"), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    // The other documents of such a build are valid all the same (no subject-less lists).
+    let files: Vec<PathBuf> = oscal_files_present(&bag);
+    assert_eq!(files.len(), 3, "{files:?}");
+    validate_files(&files, &tmp.path().join("trestle"));
 }
