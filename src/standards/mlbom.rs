@@ -181,7 +181,7 @@ fn references(basis: &Basis<'_>, model: &ModelKpis) -> Vec<Value> {
                 InputRole::EvaluationArtifact => "evidence",
                 _ => return None,
             };
-            Some(json!({ "type": kind, "url": c.path,
+            Some(json!({ "type": kind, "url": super::uri_path(&c.path),
                          "hashes": [{ "alg": "SHA-256", "content": c.sha256 }] }))
         })
         .collect()

