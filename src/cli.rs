@@ -77,7 +77,8 @@ pub enum Command {
     /// Verify a bundle end to end, trusting nothing inside it but the key
     #[command(after_help = "Examples:
   dossier verify dist/<name>.zip --pubkey keys/dossier-signing.pub
-  dossier verify dist/<name>.zip --pubkey keys/dossier-signing.pub --tsa-ca tsa-root.pem")]
+  dossier verify dist/<name>.zip --pubkey keys/dossier-signing.pub --tsa-ca tsa-root.pem
+  dossier verify --chain q1.zip q2.zip q3.zip --pubkey keys/dossier-signing.pub")]
     Verify(VerifyArgs),
     /// Create a new Ed25519 signing key pair (never overwrites)
     #[command(after_help = "Example:
@@ -234,8 +235,13 @@ pub enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct VerifyArgs {
-    /// The bundle to verify
-    pub bundle: PathBuf,
+    /// The bundle to verify; with --chain, the bundles of a ledger, oldest first
+    #[arg(required = true, num_args = 1.., value_name = "BUNDLE")]
+    pub bundles: Vec<PathBuf>,
+
+    /// Verify each bundle and every link between them (Previous-Bundle-* in bag-info.txt)
+    #[arg(long)]
+    pub chain: bool,
 
     /// The signer's public key (SPKI PEM) to pin; without it the bundled key is used, with a warning
     #[arg(long, value_name = "PEM")]

@@ -262,6 +262,8 @@ pub struct BagInfo<'a> {
     pub build_time: DateTime<Utc>,
     /// Seconds from the start of the build until every input was read, computed and hashed.
     pub retrieval_seconds: Option<f64>,
+    /// The previous bundle of the ledger (issue 23), covered by the signature like every field.
+    pub previous: Option<&'a crate::ingest::previous::Link>,
 }
 
 pub fn bag_info(info: &BagInfo<'_>) -> Result<Vec<u8>> {
@@ -275,7 +277,10 @@ pub fn bag_info(info: &BagInfo<'_>) -> Result<Vec<u8>> {
         Internal-Sender-Identifier: {{ name }}\n\
         Internal-Sender-Description: {{ title }}; period {{ start }} to {{ end }}; as of {{ as_of }}; scope: {{ scope }}\n\
         {% if fingerprint %}Signer-Key-Fingerprint: sha256:{{ fingerprint }}\n{% endif %}\
-        {% if retrieval %}Evidence-Retrieval-Seconds: {{ retrieval }}\n{% endif %}";
+        {% if retrieval %}Evidence-Retrieval-Seconds: {{ retrieval }}\n{% endif %}\
+        {% if previous %}Previous-Bundle-Id: {{ previous.id }}\n\
+        Previous-Bundle-Sha256: {{ previous.sha256 }}\n\
+        Previous-Tagmanifest-Sha256: {{ previous.tagmanifest_sha256 }}\n{% endif %}";
     let mut env = minijinja::Environment::new();
     env.set_keep_trailing_newline(true);
     let text = env
@@ -296,6 +301,11 @@ pub fn bag_info(info: &BagInfo<'_>) -> Result<Vec<u8>> {
                 scope => one_line(&scope),
                 fingerprint => info.fingerprint,
                 retrieval => info.retrieval_seconds.map(|s| format!("{s:.2}")),
+                previous => info.previous.map(|l| minijinja::context! {
+                    id => one_line(&l.id),
+                    sha256 => &l.sha256,
+                    tagmanifest_sha256 => &l.tagmanifest_sha256,
+                }),
             },
         )
         .map_err(|e| Error::Internal(format!("cannot render {}: {e}", layout::BAG_INFO)))?;

@@ -46,6 +46,8 @@ struct Facts<'a> {
     document: &'a crate::config::DocumentControl,
     /// Evidence-retrieval time in seconds; null in a reproducible build.
     retrieval_seconds: Option<f64>,
+    /// The previous bundle this one links to (the ledger, issue 23); null without one.
+    previous: Option<&'a crate::ingest::previous::Link>,
 }
 
 /// The bundle's facts for the report: id, signer, build time, evidence index, sources.
@@ -87,6 +89,7 @@ pub(super) fn facts_json(p: &Prepared<'_>) -> Result<Vec<u8>> {
             .map(|t| t.url.as_str()),
         document: &p.req.config.control,
         retrieval_seconds: p.retrieval_seconds,
+        previous: p.req.evidence.previous.as_ref().map(|b| &b.link),
     };
     serde_json::to_vec_pretty(&facts)
         .map_err(|e| Error::Internal(format!("cannot serialise bundle facts: {e}")))

@@ -280,6 +280,7 @@ impl<'a> Prepared<'a> {
             fingerprint: self.req.fingerprint.as_deref(),
             build_time: self.req.build_time,
             retrieval_seconds: self.retrieval_seconds,
+            previous: self.req.evidence.previous.as_ref().map(|p| &p.link),
         })?;
         Ok(Ready {
             req: self.req,

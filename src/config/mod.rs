@@ -74,6 +74,9 @@ pub struct Config {
     pub scope: Scope,
     /// An earlier baseline to trend against (`--baseline`).
     pub baseline: Option<PathBuf>,
+    /// The previous bundle this one links to (issue 23's ledger): a `--baseline` zip, else
+    /// `bundle.previous`.
+    pub previous: Option<PathBuf>,
     pub strict: bool,
     /// The one build time written everywhere (zip entries, bag-info, report).
     pub build_time: DateTime<Utc>,
@@ -334,6 +337,7 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
     };
 
     let policy = resolve_policy(raw.policy).map_err(|(key, m)| invalid(&key, m))?;
+    let raw_previous = raw.bundle.previous.clone();
     let template = match raw.report.template.as_deref() {
         None | Some("default") => Template::Default,
         Some(p) => Template::Path(join(p)),
@@ -380,6 +384,11 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
             request_id: overrides.request_id.clone(),
         },
         baseline: overrides.baseline.clone(),
+        previous: overrides
+            .baseline
+            .clone()
+            .filter(|b| b.extension().is_some_and(|e| e.eq_ignore_ascii_case("zip")))
+            .or_else(|| raw_previous.as_deref().map(join)),
         strict: overrides.strict,
         build_time: overrides.build_time.unwrap_or_else(now),
         base_dir,

@@ -28,6 +28,7 @@ pub(super) struct RawConfig {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawBundle {
+    pub(super) previous: Option<String>,
     pub(super) include_stores: Option<bool>,
     pub(super) log_extracts: Option<super::LogExtracts>,
     pub(super) redact: Option<Vec<String>>,

@@ -6,6 +6,7 @@ pub mod audits;
 pub mod exceptions;
 pub mod logs;
 pub mod mlflow;
+pub mod previous;
 pub mod responses;
 
 use std::path::PathBuf;
@@ -21,6 +22,8 @@ pub struct Evidence {
     pub logs: logs::LogData,
     /// The management responses to remediation items (`sources.responses`).
     pub responses: Vec<responses::Response>,
+    /// The previous bundle this build links to (`--baseline PREVIOUS.zip`, `bundle.previous`).
+    pub previous: Option<previous::Bundle>,
     /// Problems that did not stop ingestion; each names its file.
     pub warnings: Vec<String>,
 }
@@ -42,7 +45,13 @@ pub fn ingest(config: &Config) -> Result<Evidence> {
         Some(path) => responses::read(path)?,
         None => Vec::new(),
     };
+    let previous = config
+        .previous
+        .as_deref()
+        .map(|p| crate::error::contain(p, "reading the previous bundle", || previous::read(p)))
+        .transpose()?;
     Ok(Evidence {
+        previous,
         responses,
         stores,
         audits,

@@ -6,6 +6,7 @@
 //! line, payload files missing from the manifest, `Payload-Oxum`, and both signatures. Every
 //! problem is listed with the file it concerns.
 
+pub mod chain;
 mod entries;
 mod profile;
 mod timestamp;

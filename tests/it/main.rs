@@ -12,6 +12,7 @@ mod cli;
 mod export_shapes;
 mod exports;
 mod hostile;
+mod ledger;
 mod logs;
 mod minimised;
 mod mlflow;
