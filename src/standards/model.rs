@@ -114,6 +114,71 @@ pub struct Part {
     pub prose: String,
 }
 
+/// OSCAL's `risk` (assessment results and POA&M alike); what a document does not know is left out.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Risk {
+    pub uuid: String,
+    pub title: String,
+    pub description: String,
+    pub statement: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub props: Vec<Prop>,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub remediations: Vec<Response>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub related_observations: Vec<ObservationRef>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ObservationRef {
+    pub observation_uuid: String,
+}
+
+/// A risk's planned `response`.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Response {
+    pub uuid: String,
+    pub lifecycle: &'static str,
+    pub title: String,
+    pub description: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tasks: Vec<Task>,
+}
+
+/// OSCAL's `task` (a plan's action, a remediation's milestone).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct Task {
+    pub uuid: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: String,
+    pub timing: Timing,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub responsible_roles: Vec<ResponsibleRole>,
+}
+
+/// A task's `timing`: one day, or a range.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Timing {
+    OnDate { date: String },
+    WithinDateRange { start: String, end: String },
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub struct ResponsibleRole {
+    pub role_id: &'static str,
+    pub party_uuids: Vec<String>,
+}
+
 /// A reference to a document's own back-matter resource.
 pub fn local(uuid: &str) -> String {
     format!("#{uuid}")

@@ -8,8 +8,8 @@
 use serde::Serialize;
 
 use super::model::{
-    BackMatter, Hash, Metadata, OSCAL_VERSION, Part, Prop, Resource, Rlink, day_end, day_start,
-    local, token,
+    BackMatter, Hash, Metadata, OSCAL_VERSION, Part, Prop, Resource, Rlink, Task, Timing, day_end,
+    day_start, local, token,
 };
 use super::{Basis, pretty};
 use crate::error::Result;
@@ -197,27 +197,6 @@ pub(super) struct SubjectRef {
     pub(super) kind: &'static str,
 }
 
-#[derive(Serialize)]
-struct Task {
-    uuid: String,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    title: String,
-    timing: Timing,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "kebab-case")]
-struct Timing {
-    within_date_range: DateRange,
-}
-
-#[derive(Serialize)]
-struct DateRange {
-    start: String,
-    end: String,
-}
-
 /// The systems the document's audits and production models name, sorted.
 pub(super) fn systems(basis: &Basis<'_>) -> Vec<String> {
     let mut out: Vec<String> = basis
@@ -333,12 +312,11 @@ pub(super) fn assessment_plan(
                 "Assess the period {} to {}",
                 doc.period.start, doc.period.end
             ),
-            timing: Timing {
-                within_date_range: DateRange {
-                    start: day_start(&doc.period.start),
-                    end: day_end(&doc.period.end),
-                },
+            timing: Timing::WithinDateRange {
+                start: day_start(&doc.period.start),
+                end: day_end(&doc.period.end),
             },
+            responsible_roles: Vec::new(),
         }],
         back_matter: BackMatter { resources },
     };

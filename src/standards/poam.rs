@@ -9,7 +9,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::model::{Link, Metadata, Party, Prop, Role, day_end};
+use super::model::{
+    Link, Metadata, Party, Prop, Response, ResponsibleRole, Risk, Role, Task, Timing, day_end,
+};
 use super::oscal::metadata;
 use super::results::{control_key, finding_uuid, observation_uuid};
 use super::{Basis, label, pretty};
@@ -41,61 +43,6 @@ struct Poam {
 struct SystemId {
     identifier_type: &'static str,
     id: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "kebab-case")]
-struct Risk {
-    uuid: String,
-    title: String,
-    description: String,
-    statement: String,
-    props: Vec<Prop>,
-    status: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    deadline: Option<String>,
-    remediations: Vec<Response>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "kebab-case")]
-struct Response {
-    uuid: String,
-    lifecycle: &'static str,
-    title: String,
-    description: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    tasks: Vec<Task>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "kebab-case")]
-struct Task {
-    uuid: String,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    title: String,
-    timing: Timing,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    responsible_roles: Vec<ResponsibleRole>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "kebab-case")]
-struct Timing {
-    on_date: OnDate,
-}
-
-#[derive(Serialize)]
-struct OnDate {
-    date: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "kebab-case")]
-struct ResponsibleRole {
-    role_id: &'static str,
-    party_uuids: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -207,9 +154,7 @@ fn entry(basis: &Basis<'_>, item: &Item, owners: &BTreeMap<String, String>) -> (
             uuid: basis.uuid(&format!("milestone:{}", item.id)),
             kind: "milestone",
             title: format!("{} remediated", item.id),
-            timing: Timing {
-                on_date: OnDate { date: date.clone() },
-            },
+            timing: Timing::OnDate { date: date.clone() },
             responsible_roles: item
                 .owner
                 .as_ref()
@@ -231,6 +176,7 @@ fn entry(basis: &Basis<'_>, item: &Item, owners: &BTreeMap<String, String>) -> (
         props: props.clone(),
         status: risk_status(item.tracking.status),
         deadline: due,
+        related_observations: Vec::new(),
         remediations: vec![Response {
             uuid: basis.uuid(&format!("remediation:{}", item.id)),
             lifecycle: "planned",

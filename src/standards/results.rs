@@ -11,7 +11,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::model::{BackMatter, Hash, Metadata, Prop, Resource, Rlink, day_start, local};
+use super::model::{
+    BackMatter, Hash, Metadata, ObservationRef, Prop, Resource, Risk, Rlink, day_start, local,
+};
 use super::oscal::{
     Href, ReviewedControls, State, SubjectRef, component_uuid, control_review, metadata, relative,
     selected_controls, statement_id,
@@ -100,27 +102,8 @@ struct Target {
 
 #[derive(Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub(super) struct ObservationRef {
-    pub(super) observation_uuid: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "kebab-case")]
 struct RiskRef {
     risk_uuid: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "kebab-case")]
-struct Risk {
-    uuid: String,
-    title: String,
-    description: String,
-    statement: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    props: Vec<Prop>,
-    status: &'static str,
-    related_observations: Vec<ObservationRef>,
 }
 
 /// The stable names of an audit control's ids, shared with the POA&M.
@@ -215,6 +198,8 @@ fn audit_result(
                     .map(|s| vec![Prop::ours("severity", label(&s))])
                     .unwrap_or_default(),
                 status: "open",
+                deadline: None,
+                remediations: Vec::new(),
                 related_observations: vec![ObservationRef {
                     observation_uuid: observation.clone(),
                 }],

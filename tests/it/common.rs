@@ -126,3 +126,30 @@ pub fn validator(tool: &str) -> bool {
     eprintln!("skipped (DOSSIER_TEST_SKIP_VALIDATORS=1): {tool} is not installed");
     false
 }
+
+/// `dossier build -q -c CONFIG -o DIR/dist EXTRA…`, which must succeed, unzipped into
+/// `DIR/unpacked`: the bag's folder and the zip.
+pub fn build_unzipped(config: &Path, dir: &Path, extra: &[&str]) -> (PathBuf, PathBuf) {
+    let mut args = vec!["build", "-q", "-c", config.to_str().unwrap(), "-o"];
+    let out_dir = dir.join("dist");
+    args.push(out_dir.to_str().unwrap());
+    args.extend_from_slice(extra);
+    let out = run(&args);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let zip = PathBuf::from(out.stdout.lines().next().unwrap_or_default());
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    z.extract(dir.join("unpacked")).unwrap();
+    (dir.join("unpacked").join(zip.file_stem().unwrap()), zip)
+}
+
+/// Run `cmd`, which must succeed; its output. A failure shows what it printed.
+pub fn succeed(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}

@@ -20,21 +20,7 @@ fn build_copy(dir: &Path, extra: &str) -> PathBuf {
     let config = sample.join("dossier.yaml");
     let text = std::fs::read_to_string(&config).unwrap();
     std::fs::write(&config, format!("{text}{extra}")).unwrap();
-    let out = run(&[
-        "build",
-        "-q",
-        "-c",
-        config.to_str().unwrap(),
-        "-o",
-        dir.join("dist").to_str().unwrap(),
-        "--timestamp",
-        TIME,
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let zip = PathBuf::from(out.stdout.lines().next().unwrap());
-    let mut z = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
-    z.extract(dir.join("unpacked")).unwrap();
-    dir.join("unpacked").join(zip.file_stem().unwrap())
+    build_unzipped(&config, dir, &["--timestamp", TIME]).0
 }
 
 fn files(dir: &Path) -> Vec<String> {

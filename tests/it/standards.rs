@@ -85,15 +85,10 @@ fn every_document_is_valid_for_its_reference_validator() {
 fn validate(bag: &Path, ws: &Path) {
     validate_files(&oscal_files(bag), ws);
     if cyclonedx_validator() {
-        let out = std::process::Command::new("python3")
-            .args(["-c", CDX_CHECK])
-            .arg(bag.join("data/mlbom/bom.cdx.json"))
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stdout)
+        succeed(
+            std::process::Command::new("python3")
+                .args(["-c", CDX_CHECK])
+                .arg(bag.join("data/mlbom/bom.cdx.json")),
         );
     }
 }
@@ -152,52 +147,28 @@ fn validate_files(files: &[PathBuf], ws: &Path) {
         && let Some(schemas) = nist_schemas()
     {
         for file in files {
-            let out = std::process::Command::new("check-jsonschema")
-                .arg("--schemafile")
-                .arg(schemas.join(schema_for(file)))
-                .arg(file)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}: {}{}",
-                file.display(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+            succeed(
+                std::process::Command::new("check-jsonschema")
+                    .arg("--schemafile")
+                    .arg(schemas.join(schema_for(file)))
+                    .arg(file),
             );
         }
     }
     if validator("trestle") {
         let ws = ws.to_path_buf();
         std::fs::create_dir_all(&ws).unwrap();
-        let init = std::process::Command::new("trestle")
-            .arg("init")
-            .current_dir(&ws)
-            .output()
-            .unwrap();
-        assert!(
-            init.status.success(),
-            "{}",
-            String::from_utf8_lossy(&init.stderr)
+        succeed(
+            std::process::Command::new("trestle")
+                .arg("init")
+                .current_dir(&ws),
         );
         for (i, file) in files.iter().enumerate() {
-            let out = std::process::Command::new("trestle")
-                .args([
-                    "import",
-                    "-f",
-                    file.to_str().unwrap(),
-                    "-o",
-                    &format!("m{i}"),
-                ])
-                .current_dir(&ws)
-                .output()
-                .unwrap();
-            assert!(
-                out.status.success(),
-                "{}: {}{}",
-                file.display(),
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
+            let name = format!("m{i}");
+            succeed(
+                std::process::Command::new("trestle")
+                    .args(["import", "-f", file.to_str().unwrap(), "-o", &name])
+                    .current_dir(&ws),
             );
         }
     }
@@ -439,21 +410,11 @@ fn a_users_framework_with_ids_oscal_does_not_allow_is_still_a_valid_catalog() {
          sources:\n  audits: [audits/*.yaml]\n",
     )
     .unwrap();
-    let out = run(&[
-        "build",
-        "-q",
-        "-c",
-        dir.join("dossier.yaml").to_str().unwrap(),
-        "-o",
-        tmp.path().join("dist").to_str().unwrap(),
-        "--timestamp",
-        TIME,
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let zip = PathBuf::from(out.stdout.lines().next().unwrap());
-    let mut z = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
-    z.extract(tmp.path().join("unpacked")).unwrap();
-    let bag = tmp.path().join("unpacked").join(zip.file_stem().unwrap());
+    let (bag, _) = build_unzipped(
+        &dir.join("dossier.yaml"),
+        tmp.path(),
+        &["--timestamp", TIME],
+    );
     // The framework id becomes one path segment; its three controls three distinct ids.
     let catalog = json(&bag.join("data/oscal/catalogs/our framework_v1.json"));
     let controls = catalog["catalog"]["controls"].as_array().unwrap();
@@ -486,19 +447,7 @@ fn with_nothing_to_remediate_there_is_no_poam_and_export_says_why() {
     .unwrap();
     let doc = kpis_json(&config).json();
     assert_eq!(doc["remediation"], serde_json::json!([]));
-    let out = run(&[
-        "build",
-        "-q",
-        "-c",
-        config.to_str().unwrap(),
-        "-o",
-        tmp.path().join("dist").to_str().unwrap(),
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let zip = PathBuf::from(out.stdout.lines().next().unwrap());
-    let mut z = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
-    z.extract(tmp.path().join("unpacked")).unwrap();
-    let bag = tmp.path().join("unpacked").join(zip.file_stem().unwrap());
+    let (bag, _) = build_unzipped(&config, tmp.path(), &[]);
     assert!(!bag.join("data/oscal/poam.json").exists());
     assert!(bag.join("data/oscal/assessment-results.json").exists());
     let out = run(&[

@@ -141,21 +141,7 @@ fn a_folder_without_traces_is_refused_by_name() {
 
 /// Build the traces config into `dir/dist` and unzip it; the bag's folder.
 fn build(config: &Path, dir: &Path) -> PathBuf {
-    let out = run(&[
-        "build",
-        "-q",
-        "-c",
-        config.to_str().unwrap(),
-        "-o",
-        dir.join("dist").to_str().unwrap(),
-        "--timestamp",
-        "2027-01-02T08:00:00Z",
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let zip = PathBuf::from(out.stdout.lines().next().unwrap());
-    let mut z = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
-    z.extract(dir.join("unpacked")).unwrap();
-    dir.join("unpacked").join(zip.file_stem().unwrap())
+    build_unzipped(config, dir, &["--timestamp", "2027-01-02T08:00:00Z"]).0
 }
 
 fn source_row<'a>(sources: &'a str, bundle_path: &str) -> Vec<&'a str> {
