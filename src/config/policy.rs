@@ -28,6 +28,9 @@ pub struct Policy {
     pub targets: BTreeMap<Kpi, f64>,
     /// The KPIs whose target `policy.targets` sets (or removes), as opposed to the default.
     pub configured_targets: std::collections::BTreeSet<Kpi>,
+    /// `policy.targets.production_version_age_days`: the oldest a production version may be at
+    /// `as_of`, in days (none by default).
+    pub max_version_age_days: Option<f64>,
 }
 
 /// What to do with a production version (or its source run) that MLflow says was created after
@@ -53,6 +56,9 @@ fn due_days(configured: BTreeMap<Severity, u32>) -> BTreeMap<Severity, u32> {
     days
 }
 
+/// `policy.targets` key of the per-model maximum age of a production version, in days.
+pub const MAX_AGE_KEY: &str = "production_version_age_days";
+
 pub(super) fn resolve_policy(raw: RawPolicy) -> std::result::Result<Policy, (String, String)> {
     let strings = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let mut targets: BTreeMap<Kpi, f64> = Kpi::ALL
@@ -60,7 +66,21 @@ pub(super) fn resolve_policy(raw: RawPolicy) -> std::result::Result<Policy, (Str
         .filter_map(|k| k.default_target().map(|t| (k, t)))
         .collect();
     let mut configured_targets = std::collections::BTreeSet::new();
+    let mut max_version_age_days = None;
     for (name, value) in raw.targets {
+        // Not a portfolio KPI: a per-model maximum, each model above it a finding (issue 23).
+        if name == MAX_AGE_KEY {
+            max_version_age_days = match value {
+                Some(v) if !v.is_finite() || v < 0.0 => {
+                    return Err((
+                        format!("policy.targets.{name}"),
+                        format!("{v} is not a number of days"),
+                    ));
+                }
+                other => other,
+            };
+            continue;
+        }
         let Some(kpi) = Kpi::from_name(&name) else {
             return Err((
                 format!("policy.targets.{name}"),
@@ -91,6 +111,7 @@ pub(super) fn resolve_policy(raw: RawPolicy) -> std::result::Result<Policy, (Str
         ));
     }
     Ok(Policy {
+        max_version_age_days,
         production_aliases: raw
             .production_aliases
             .unwrap_or_else(|| strings(&["champion", "production", "prod"])),

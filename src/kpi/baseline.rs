@@ -51,6 +51,11 @@ pub struct ModelBaseline {
     pub latency_p99_ms: Option<f64>,
     pub score_mean: Option<f64>,
     pub score_psi: Option<f64>,
+    /// The update cadence (issue 23); absent from baselines written before it.
+    #[serde(default)]
+    pub versions_in_period: Option<u64>,
+    #[serde(default)]
+    pub production_version_age_days: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -114,6 +119,8 @@ pub fn snapshot(
                     latency_p99_ms: m.latency_p99_ms,
                     score_mean: m.score_mean,
                     score_psi: m.score_psi,
+                    versions_in_period: m.versions_in_period,
+                    production_version_age_days: m.production_version_age_days,
                 };
                 (m.name.clone(), figures)
             })

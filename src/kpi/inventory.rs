@@ -77,6 +77,12 @@ pub struct ModelKpis {
     pub thresholds: Option<crate::config::Limits>,
     /// Newest `assessed_on` among the audits of this model (on or before as_of).
     pub last_audit: Option<String>,
+    /// Versions registered in the period (`creation_timestamp` inside it): the update cadence
+    /// (issue 23); null when the store records no creation times.
+    pub versions_in_period: Option<u64>,
+    /// Whole days from the production version's creation to as_of (issue 23); null when the
+    /// model is not in production or the store records no creation time.
+    pub production_version_age_days: Option<i64>,
 }
 
 impl ModelKpis {
@@ -95,19 +101,52 @@ impl ModelKpis {
 pub fn build(
     stores: &[Store],
     policy: &Policy,
-    as_of: NaiveDate,
+    (period, as_of): (crate::config::Period, NaiveDate),
     warnings: &mut Vec<String>,
     notes: &mut Vec<Note>,
 ) -> Vec<ModelKpis> {
-    let as_of = AsOf::new(as_of, policy.point_in_time);
+    let when = AsOf::new(as_of, policy.point_in_time);
     let mut out = Vec::new();
     for store in stores {
         for model in &store.models {
-            out.push(assess(store, model, (policy, as_of), warnings, notes));
+            let mut kpis = assess(store, model, (policy, when), warnings, notes);
+            cadence(&mut kpis, model, (period, as_of));
+            out.push(kpis);
         }
     }
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
+}
+
+/// The update cadence (issue 23): versions registered in the period, and the production
+/// version's age at as_of, from MLflow's `creation_timestamp`.
+fn cadence(
+    kpis: &mut ModelKpis,
+    model: &RegisteredModel,
+    (period, as_of): (crate::config::Period, NaiveDate),
+) {
+    let day = |ms: i64| chrono::DateTime::from_timestamp_millis(ms).map(|t| t.date_naive());
+    let created: Vec<Option<NaiveDate>> = model
+        .versions
+        .iter()
+        .map(|v| v.created_ms.and_then(day))
+        .collect();
+    if created.iter().all(Option::is_some) {
+        let inside = created
+            .iter()
+            .flatten()
+            .filter(|d| **d >= period.start && **d <= period.end)
+            .count();
+        kpis.versions_in_period = Some(inside as u64);
+    }
+    kpis.production_version_age_days = kpis
+        .version
+        .as_ref()
+        .filter(|_| kpis.in_production)
+        .and_then(|v| model.versions.iter().find(|mv| &mv.version == v))
+        .and_then(|v| v.created_ms)
+        .and_then(day)
+        .map(|d| (as_of - d).num_days());
 }
 
 /// Evidence recorded one place off from where it counts: an approval tag on the registered model

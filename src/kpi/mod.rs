@@ -88,7 +88,7 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
     let mut models = inventory::build(
         &evidence.stores,
         &config.policy,
-        config.as_of,
+        (config.period, config.as_of),
         &mut warnings,
         &mut notes,
     );
@@ -169,6 +169,7 @@ pub fn build(config: &Config, evidence: &Evidence) -> Result<Document> {
         &audits,
         &exceptions,
         logs_configured.then_some(config.policy.logging_min_coverage),
+        config.policy.max_version_age_days,
     );
     let (remediation_closed, tracked) = tracking::track(
         &mut remediation,

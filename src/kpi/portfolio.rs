@@ -206,6 +206,29 @@ pub(super) fn portfolio(slice: &Slice<'_>, config: &Config) -> KpiTable {
             target(Kpi::DriftMonitoringCoverage),
         ),
     ));
+    let (start, end) = (
+        config.period.start.to_string(),
+        config.period.end.to_string(),
+    );
+    let granted = slice
+        .exceptions
+        .iter()
+        .filter(|e| e.granted_on >= start && e.granted_on <= end)
+        .count() as u64;
+    table.push((
+        Kpi::ExceptionsGrantedCount,
+        count(granted, target(Kpi::ExceptionsGrantedCount)),
+    ));
+    let failing = slice
+        .audits
+        .iter()
+        .flat_map(|a| a.controls.iter())
+        .filter(|c| c.status == crate::vocab::ControlStatus::Fail)
+        .count() as u64;
+    table.push((
+        Kpi::FailingControlsCount,
+        count(failing, target(Kpi::FailingControlsCount)),
+    ));
     KpiTable(table)
 }
 

@@ -67,6 +67,7 @@ pub fn build(
     audits: &[AuditOut],
     exceptions: &[ExceptionOut],
     logging_min: Option<f64>,
+    max_age_days: Option<f64>,
 ) -> Vec<Item> {
     let mut items = Vec::new();
     for audit in audits {
@@ -120,6 +121,7 @@ pub fn build(
     }
     for m in models.iter().filter(|m| m.in_production) {
         items.extend(log_findings(m, logging_min));
+        items.extend(age_finding(m, max_age_days));
     }
     for e in exceptions.iter().filter(|e| e.expired && e.open_at_as_of) {
         let model = models
@@ -151,6 +153,29 @@ pub fn build(
     }
     sort(&mut items);
     items
+}
+
+/// A production version older than `policy.targets.production_version_age_days` (issue 23).
+fn age_finding(m: &ModelKpis, max: Option<f64>) -> Option<Item> {
+    let (age, max) = (m.production_version_age_days?, max?);
+    (age as f64 > max).then(|| Item {
+        rank: 0,
+        id: format!("{}:production_version_age_days", m.name),
+        system: m.name.clone(),
+        source: "production_version_age_days".into(),
+        finding: format!(
+            "{} version {}: in production {age} days after it was registered, more than the \
+             {max} days policy.targets.production_version_age_days allows (retrain or \
+             re-approve it)",
+            m.name,
+            m.version.as_deref().unwrap_or("?")
+        ),
+        severity: Some(m.risk_tier.severity()),
+        blast_radius: Some(m.risk_tier.blast_radius()),
+        fix_days: None,
+        owner: m.owner.clone(),
+        tracking: Default::default(),
+    })
 }
 
 /// Low logging coverage and each unregistered version seen: model-level items.
@@ -370,7 +395,7 @@ mod tests {
         m.risk_tier = RiskTier::High;
         m.has_model_card = Some(false);
         m.has_approval = Some(true);
-        let items = build(&[m], &[], &[], None);
+        let items = build(&[m], &[], &[], None, None);
         assert_eq!(items.len(), 1);
         assert_eq!(items[0].id, "fraud:has_model_card");
         assert_eq!(

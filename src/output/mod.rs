@@ -85,6 +85,11 @@ pub(crate) fn model_fields(m: &ModelKpis) -> Vec<(&'static str, String)> {
         ("longest_gap_hours", opt(m.longest_gap_hours)),
         ("unregistered_versions", m.unregistered_versions.join(";")),
         ("score_psi", opt(m.score_psi)),
+        ("versions_in_period", opt(m.versions_in_period)),
+        (
+            "production_version_age_days",
+            opt(m.production_version_age_days),
+        ),
     ]
 }
 

@@ -22,6 +22,8 @@ pub enum Kpi {
     ExpiredOpenExceptionsCount,
     RejectedLogRecordsCount,
     DriftMonitoringCoverage,
+    ExceptionsGrantedCount,
+    FailingControlsCount,
 }
 
 /// What kind of figure a KPI is.
@@ -52,7 +54,7 @@ struct Entry {
     formula: &'static str,
 }
 
-const TABLE: [Entry; 12] = [
+const TABLE: [Entry; 14] = [
     Entry {
         kpi: Kpi::DocumentationCompleteness,
         name: "documentation_completeness",
@@ -163,11 +165,31 @@ const TABLE: [Entry; 12] = [
                   period's first and last 30 days, 60 days or more) ÷ production models; n/a when \
                   no log source is configured",
     },
+    Entry {
+        kpi: Kpi::ExceptionsGrantedCount,
+        name: "exceptions_granted_count",
+        measure: Measure::Count,
+        default_target: None,
+        definition: "Exceptions to controls granted during the period: the exception rate a \
+                     compliance team follows quarter over quarter.",
+        formula: "count of exceptions in the register whose granted_on lies in the period \
+                  (both ends included)",
+    },
+    Entry {
+        kpi: Kpi::FailingControlsCount,
+        name: "failing_controls_count",
+        measure: Measure::Count,
+        default_target: None,
+        definition: "Controls that failed their latest audit.",
+        formula: "count of controls with a score under the framework's pass mark, over the latest \
+                  audit of each system and framework (the controls control_pass_rate counts as \
+                  failing)",
+    },
 ];
 
 impl Kpi {
     /// Every portfolio KPI in the document's order.
-    pub const ALL: [Kpi; 12] = [
+    pub const ALL: [Kpi; 14] = [
         Kpi::DocumentationCompleteness,
         Kpi::DatasetProvenanceCompleteness,
         Kpi::EvaluationCompleteness,
@@ -180,6 +202,8 @@ impl Kpi {
         Kpi::ExpiredOpenExceptionsCount,
         Kpi::RejectedLogRecordsCount,
         Kpi::DriftMonitoringCoverage,
+        Kpi::ExceptionsGrantedCount,
+        Kpi::FailingControlsCount,
     ];
 
     fn entry(self) -> &'static Entry {

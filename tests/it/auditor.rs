@@ -145,7 +145,8 @@ fn the_sample_report_holds_what_an_auditor_signs_off_on() {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    // The last page is the sign-off page, whole: the statement and every row on it.
+    // The last page holds the whole sign-off (one unbreakable block): the statement and every
+    // row; every other page after the cover is well filled.
     let last = page_text(pages);
     for part in [
         "Sign-off",

@@ -665,3 +665,24 @@ fn a_listed_file_that_does_not_exist_is_an_error_and_an_empty_glob_a_warning() {
         ],
     );
 }
+
+#[test]
+fn exceptions_granted_and_failing_controls_are_counted_by_hand() {
+    // sample-evidence/exceptions.csv: of EX-101..EX-106 only EX-104 (triage-assistant, high tier)
+    // was granted in Q3 2026 (2026-08-25). Failing controls of the latest audits: credit-risk-scorer
+    // VA-04 and VA-10, fraud-detector VA-04, triage-assistant IR-01, IR-05, IR-06, IR-11 (7 on
+    // high-tier models) and support-chat-vendor VA-10 (no model): 8 (issue 23).
+    let doc = run(&["kpis", "-c", sample().to_str().unwrap(), "--format", "json"]).json();
+    let value = |table: &str, kpi: &str| doc[table][kpi]["value"].clone();
+    assert_eq!(value("portfolio", "exceptions_granted_count"), 1);
+    assert_eq!(value("portfolio_high", "exceptions_granted_count"), 1);
+    assert_eq!(value("portfolio", "failing_controls_count"), 8);
+    assert_eq!(value("portfolio_high", "failing_controls_count"), 7);
+    // In the CSV, the baseline and the table as every portfolio KPI is.
+    assert_eq!(doc["baseline"]["portfolio"]["failing_controls_count"], 8);
+    let csv = run(&["kpis", "-c", sample().to_str().unwrap(), "--format", "csv"]).stdout;
+    assert!(
+        csv.contains("portfolio,all,failing_controls_count,8,"),
+        "{csv}"
+    );
+}

@@ -325,9 +325,9 @@ fn csv_output_has_every_figure() {
         out.stdout
             .contains("\nmodel,income-verifier,has_approval,,,,,\n")
     );
-    // 12 portfolio + 12 high-tier + 7 models × 19 fields (10 inventory, 9 operational), plus the
-    // header.
-    assert_eq!(out.stdout.lines().count(), 1 + 12 + 12 + 7 * 19);
+    // 14 portfolio + 14 high-tier + 7 models × 21 fields (10 inventory, 9 operational, 2 of
+    // update cadence), plus the header.
+    assert_eq!(out.stdout.lines().count(), 1 + 14 + 14 + 7 * 21);
     assert!(
         out.stdout
             .contains("\nportfolio,all,logging_health,0.6,0.95,false,3,5\n"),
@@ -533,4 +533,76 @@ fn evidence_one_place_off_is_named_not_counted() {
         "{warnings:?}"
     );
     assert!(out.stderr.contains("roc_auc"), "{}", out.stderr);
+}
+
+#[test]
+fn update_cadence_from_the_stores_creation_times() {
+    // sqlite3 fixtures/mlflow/sqlite-3x/mlflow.db "select name, version,
+    //   datetime(creation_time/1000,'unixepoch') from model_versions": every version of every
+    // model was registered on 2026-11-22 (17:56:57–58 UTC). November 2026 holds both versions of
+    // each model; October none. As of 2026-12-01 a production version is 9 days old.
+    let tmp = tempfile::tempdir().unwrap();
+    let store = fixture("mlflow/sqlite-3x/mlflow.db");
+    let figures = |period: &str, extra: &str| {
+        let config = tmp.path().join("dossier.yaml");
+        std::fs::write(
+            &config,
+            format!(
+                "organization: T\nreport:\n  period: {period}\n  as_of: 2026-12-01\n\
+                 sources:\n  mlflow:\n    - path: {}\n{extra}",
+                store.display()
+            ),
+        )
+        .unwrap();
+        let out = kpis_json(&config);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        out.json()
+    };
+    let november = figures("{ start: 2026-11-01, end: 2026-11-30 }", "");
+    let m = model_of(&november, "credit-risk-scorer");
+    assert_eq!(m["versions_in_period"], 2);
+    assert_eq!(m["production_version_age_days"], 9);
+    let idle = model_of(&november, "income-verifier");
+    assert_eq!(idle["versions_in_period"], 2);
+    assert_eq!(idle["production_version_age_days"], serde_json::Value::Null);
+    assert_eq!(
+        november["baseline"]["models"]["credit-risk-scorer"]["production_version_age_days"],
+        9
+    );
+    let october = figures("{ start: 2026-10-01, end: 2026-10-31 }", "");
+    assert_eq!(
+        model_of(&october, "credit-risk-scorer")["versions_in_period"],
+        0
+    );
+    // A maximum age makes each production model above it a finding (5 in production, 9 > 7).
+    let strict = figures(
+        "{ start: 2026-11-01, end: 2026-11-30 }",
+        "policy:\n  targets: { production_version_age_days: 7 }\n",
+    );
+    let aged: Vec<&str> = strict["remediation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["source"] == "production_version_age_days")
+        .map(|r| r["system"].as_str().unwrap())
+        .collect();
+    assert_eq!(aged.len(), 5, "{aged:?}");
+    let lenient = figures(
+        "{ start: 2026-11-01, end: 2026-11-30 }",
+        "policy:\n  targets: { production_version_age_days: 9 }\n",
+    );
+    assert!(
+        !lenient["remediation"]
+            .to_string()
+            .contains("production_version_age_days")
+    );
+}
+
+fn model_of<'a>(doc: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    doc["models"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == name)
+        .unwrap()
 }
