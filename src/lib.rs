@@ -21,6 +21,7 @@ pub mod ingest;
 pub mod init;
 pub mod kpi;
 pub mod output;
+pub mod progress;
 pub mod report;
 pub mod sign;
 pub mod standards;
@@ -53,6 +54,8 @@ pub fn run() -> ExitCode {
         ColorChoice::Never => Color::Never,
     };
     let ui = Ui::new(cli.quiet, color);
+    // Progress only for a person watching: a terminal on stderr, and not --quiet.
+    progress::enable(!cli.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let mut out = Out::default();
     error::record_panics();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {

@@ -82,7 +82,7 @@ fn stage_group(
     root: &str,
     path: &Path,
     group: &[&Input],
-    stamp: zip::DateTime,
+    (stamp, bar): (zip::DateTime, &crate::progress::Bar),
 ) -> Result<Vec<(String, String, usize)>> {
     let file = std::fs::OpenOptions::new()
         .write(true)
@@ -104,6 +104,7 @@ fn stage_group(
             copy_input(input, &mut zip, &mut buf)?,
             index,
         ));
+        bar.inc(input.size);
     }
     zip.finish().map_err(|e| zip_error(path, e))?;
     Ok(out)
@@ -149,6 +150,8 @@ pub fn stage(
         generated,
         sources_csv: Vec::new(),
     };
+    let total: u64 = staged.inputs.iter().map(|i| i.size).sum();
+    let bar = crate::progress::Bar::bytes("hashing and zipping", total);
     let results: Vec<Result<Vec<(String, String, usize)>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = groups
             .iter()
@@ -156,7 +159,8 @@ pub fn stage(
             .map(|(group, path)| {
                 let members: Vec<&Input> =
                     group.iter().filter_map(|&i| staged.inputs.get(i)).collect();
-                scope.spawn(move || stage_group(root, path, &members, stamp))
+                let bar = bar.clone();
+                scope.spawn(move || stage_group(root, path, &members, (stamp, &bar)))
             })
             .collect();
         handles
@@ -175,6 +179,7 @@ pub fn stage(
             staged.staged.insert(dest, (hash, (worker, index)));
         }
     }
+    bar.finish();
     staged.sources_csv = sources_csv(&staged, &staged.staged)?;
     Ok(staged)
 }

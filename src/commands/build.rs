@@ -53,12 +53,15 @@ pub fn run(args: BuildArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
     for notice in &staged.notices {
         ui.warn(notice);
     }
+    let spinner = crate::progress::Bar::spinner("typesetting the report");
     let rendered = report::render(
         (staged.kpis_json(), &staged.facts_json()?),
         &config.template,
         &config.base_dir,
         config.build_time,
-    )?;
+    );
+    spinner.finish();
+    let rendered = rendered?;
     for w in &rendered.warnings {
         ui.warn(w);
     }

@@ -16,6 +16,7 @@ mod ledger;
 mod logs;
 mod minimised;
 mod mlflow;
+mod progress;
 mod report;
 mod request;
 mod standards;

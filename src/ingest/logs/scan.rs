@@ -30,7 +30,16 @@ pub(super) fn scan_all(config: &Config, inputs: &[Input]) -> Result<Scanned> {
     let mut json = JsonBatch::default();
     let mut whole = Batch::default();
     let mut csv: BTreeMap<(usize, Vec<u8>), Vec<usize>> = BTreeMap::new();
+    let sizes: Vec<u64> = inputs
+        .iter()
+        .map(|i| std::fs::metadata(scan_path(i)).map_or(0, |m| m.len()))
+        .collect();
+    let bar = crate::progress::Bar::bytes("reading logs", sizes.iter().sum());
     for (i, input) in inputs.iter().enumerate() {
+        if !is_json(input.format) {
+            // CSV and Parquet files are read by Polars whole: counted when they are queued.
+            bar.inc(sizes.get(i).copied().unwrap_or(0));
+        }
         let source = &config.logs[input.source];
         if let Some(header) = csv_group_key(input)? {
             let group = csv.entry((input.source, header)).or_default();
@@ -60,6 +69,7 @@ pub(super) fn scan_all(config: &Config, inputs: &[Input]) -> Result<Scanned> {
         let path = scan_path(input);
         let mut slices = LineSlices::open(&path, slice_bytes())?;
         while let Some((bytes, rows)) = slices.next_slice()? {
+            bar.inc(bytes.len() as u64);
             json.push(
                 (i, (input.source, input.format)),
                 (&bytes, slices.rows_before, rows),
@@ -75,6 +85,7 @@ pub(super) fn scan_all(config: &Config, inputs: &[Input]) -> Result<Scanned> {
     for members in csv.into_values().filter(|m| !m.is_empty()) {
         flush_csv(config, inputs, (&members, (start, end)), &mut out)?;
     }
+    bar.finish();
     out.finish(inputs)
 }
 
