@@ -36,6 +36,8 @@ struct Facts<'a> {
     kpis: Vec<Definition>,
     /// How each per-model inference figure is computed.
     figures: &'static [crate::vocab::figure::Figure],
+    /// How each per-model update-cadence figure is computed (issue 23).
+    cadence: &'static [crate::vocab::figure::Figure],
     /// Where each KPI's target comes from: `policy.targets` or `default`.
     target_set_in: BTreeMap<&'static str, &'static str>,
     /// What the build cannot vouch for (after the KPI document's own limitations).
@@ -65,6 +67,7 @@ pub(super) fn facts_json(p: &Prepared<'_>) -> Result<Vec<u8>> {
         request_index: &p.request_index,
         kpis: Kpi::ALL.map(Kpi::describe).to_vec(),
         figures: &crate::vocab::figure::FIGURES,
+        cadence: &crate::vocab::figure::CADENCE,
         target_set_in: Kpi::ALL
             .into_iter()
             .map(|k| {

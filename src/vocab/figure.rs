@@ -65,6 +65,24 @@ pub const FIGURES: [Figure; 8] = [
     },
 ];
 
+/// The per-model update-cadence figures (issue 23), from the registry: set for every model whose
+/// store records creation times.
+pub const CADENCE: [Figure; 2] = [
+    Figure {
+        name: "versions_in_period",
+        unit: "versions",
+        method: "versions of the registered model whose creation_timestamp falls on a UTC day of \
+                 the period; n/a when a version has no creation time",
+    },
+    Figure {
+        name: "production_version_age_days",
+        unit: "days",
+        method: "as_of minus the UTC day the production version was created; a \
+                 policy.targets.production_version_age_days maximum makes each older production \
+                 version a remediation item",
+    },
+];
+
 /// The figures as the Markdown section `docs/kpis.md` ends with.
 pub fn reference_markdown() -> String {
     let mut out = String::from(
@@ -74,6 +92,14 @@ pub fn reference_markdown() -> String {
          | figure | unit | how it is computed |\n|---|---|---|\n",
     );
     for f in FIGURES {
+        out.push_str(&format!("| `{}` | {} | {} |\n", f.name, f.unit, f.method));
+    }
+    out.push_str(
+        "\n## Per-model update cadence\n\n\
+         From the registry's creation times, for every registered model.\n\n\
+         | figure | unit | how it is computed |\n|---|---|---|\n",
+    );
+    for f in CADENCE {
         out.push_str(&format!("| `{}` | {} | {} |\n", f.name, f.unit, f.method));
     }
     out

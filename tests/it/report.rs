@@ -439,6 +439,8 @@ fn methodology_defines_every_kpi_with_its_formula_and_where_its_target_was_set()
     assert_eq!(text.matches("Formula: ").count(), names.len());
     // How the per-model figures are computed, from the same text as docs/kpis.md.
     assert!(text.contains("Per-model inference figures"));
+    assert!(text.contains("Per-model update cadence"));
+    assert!(text.contains("as_of minus the UTC day the production version was created"));
     assert!(
         text.contains("linear interpolation between the closest ranks"),
         "{text}"
