@@ -116,10 +116,12 @@ pub fn request_index(
                         .collect::<Vec<_>>()
                         .join(", ")
                 };
+                // Shown as sources.csv shows it: no build machine's folder in the index.
+                let shown = config.shown(source);
                 let detail = if input.role == InputRole::LogExcerpt {
                     format!(
                         "the period's accepted inference records of the scope ({counts}), \
-                         cut from {display}"
+                         cut from {shown}"
                     )
                 } else {
                     format!("inference-log extract; accepted in the period: {counts}")

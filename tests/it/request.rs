@@ -233,7 +233,11 @@ fn a_scoped_request_carries_its_systems_and_nothing_else() {
     let run = by_name(&scoped_doc, "credit-risk-scorer")["source_run"].clone();
     assert!(lineage["runs"][run.as_str().unwrap()].is_object());
 
-    // Every payload file is in the request index, with what it evidences.
+    // Every payload file is in the request index, with what it evidences; no path of the
+    // build machine is in it (excerpts name their original relative to the config folder).
+    let text = std::fs::read_to_string(req.bag.join("data/request-index.csv")).unwrap();
+    assert!(!text.contains(repo().to_str().unwrap()), "{text}");
+    assert!(text.contains("cut from logs/"), "{text}");
     let index = csv_rows(&req.bag.join("data/request-index.csv"));
     let indexed: BTreeSet<&str> = index.iter().map(|r| r["path"].as_str()).collect();
     let manifest = std::fs::read_to_string(req.bag.join("manifest-sha256.txt")).unwrap();
