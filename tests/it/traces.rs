@@ -229,3 +229,49 @@ fn the_report_shows_the_trace_source_like_any_log_source() {
     assert!(text.contains("mlflow-traces"), "{text}");
     assert!(text.contains("support-assistant"), "{text}");
 }
+
+#[test]
+fn an_unreadable_trace_is_counted_as_rejected_and_a_stray_file_is_no_trace() {
+    let (tmp, config) = setup("filestore", APP_TAG);
+    let root = tmp.path().join("genai/mlruns");
+    // The 2026-09-30 trace (outside the period) gets a garbage trace_info.yaml.
+    let mut broken = None;
+    for exp in std::fs::read_dir(&root).unwrap() {
+        let traces = exp.unwrap().path().join("traces");
+        if !traces.is_dir() {
+            continue;
+        }
+        for t in std::fs::read_dir(&traces).unwrap() {
+            let info = t.unwrap().path().join("trace_info.yaml");
+            if std::fs::read_to_string(&info)
+                .unwrap()
+                .contains("2026-09-30T12:00:00")
+            {
+                std::fs::write(&info, ": [ not yaml").unwrap();
+                broken = Some(info);
+            }
+        }
+        std::fs::write(traces.join("README"), "not a trace").unwrap();
+    }
+    assert!(broken.is_some());
+    let doc = doc_of(&config);
+    let file = &doc["log_files"][0];
+    // Still 13 records: the broken one has no time (rejected), the stray file is none.
+    let counts =
+        ["records", "accepted", "outside_period", "rejected"].map(|k| file[k].as_u64().unwrap());
+    assert_eq!(counts, [13, 11, 0, 2]);
+    let reasons: Vec<&str> = doc["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["reason"].as_str().unwrap())
+        .collect();
+    assert_eq!(reasons, ["no timestamp", "no model"]);
+    assert!(
+        doc["warnings"]
+            .to_string()
+            .contains("not read (counted as rejected)"),
+        "{}",
+        doc["warnings"]
+    );
+}

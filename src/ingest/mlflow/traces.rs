@@ -253,7 +253,11 @@ fn filestore_traces(
         if !dir.is_dir() {
             continue;
         }
-        for id in list_dir(&dir)? {
+        // A trace is a folder; a stray file beside them is no trace.
+        for id in list_dir(&dir)?
+            .into_iter()
+            .filter(|id| dir.join(id).is_dir())
+        {
             traces.push(read_trace_dir(&dir.join(&id), id, keys, &links, warnings)?);
         }
     }
