@@ -100,22 +100,15 @@ pub fn build(
     for m in models.iter().filter(|m| m.in_production) {
         for (field, finding, fact) in MODEL_FACTS {
             if fact(m) == Some(false) {
-                items.push(Item {
-                    rank: 0,
-                    id: format!("{}:{field}", m.name),
-                    system: m.name.clone(),
-                    source: field.to_string(),
-                    finding: format!(
+                items.push(model_item(
+                    m,
+                    (format!("{}:{field}", m.name), field),
+                    format!(
                         "{} version {}: {finding}",
                         m.name,
                         m.version.as_deref().unwrap_or("?")
                     ),
-                    severity: Some(m.risk_tier.severity()),
-                    blast_radius: Some(m.risk_tier.blast_radius()),
-                    fix_days: None,
-                    owner: m.owner.clone(),
-                    tracking: Default::default(),
-                });
+                ));
             }
         }
     }
@@ -158,29 +151,25 @@ pub fn build(
 /// A production version older than `policy.targets.production_version_age_days` (issue 23).
 fn age_finding(m: &ModelKpis, max: Option<f64>) -> Option<Item> {
     let (age, max) = (m.production_version_age_days?, max?);
-    (age as f64 > max).then(|| Item {
-        rank: 0,
-        id: format!("{}:production_version_age_days", m.name),
-        system: m.name.clone(),
-        source: "production_version_age_days".into(),
-        finding: format!(
-            "{} version {}: in production {age} days after it was registered, more than the \
-             {max} days policy.targets.production_version_age_days allows (retrain or \
-             re-approve it)",
-            m.name,
-            m.version.as_deref().unwrap_or("?")
-        ),
-        severity: Some(m.risk_tier.severity()),
-        blast_radius: Some(m.risk_tier.blast_radius()),
-        fix_days: None,
-        owner: m.owner.clone(),
-        tracking: Default::default(),
+    let field = "production_version_age_days";
+    (age as f64 > max).then(|| {
+        model_item(
+            m,
+            (format!("{}:{field}", m.name), field),
+            format!(
+                "{} version {}: in production {age} days after it was registered, more than \
+                 the {max} days policy.targets.{field} allows (retrain or re-approve it)",
+                m.name,
+                m.version.as_deref().unwrap_or("?")
+            ),
+        )
     })
 }
 
-/// Low logging coverage and each unregistered version seen: model-level items.
-fn log_findings(m: &ModelKpis, logging_min: Option<f64>) -> Vec<Item> {
-    let item = |id: String, source: &str, finding: String| Item {
+/// A model's own finding: the model's tier gives severity and blast radius (SPEC §4), its owner
+/// the owner; fix days unknown.
+fn model_item(m: &ModelKpis, (id, source): (String, &str), finding: String) -> Item {
+    Item {
         rank: 0,
         id,
         system: m.name.clone(),
@@ -191,7 +180,12 @@ fn log_findings(m: &ModelKpis, logging_min: Option<f64>) -> Vec<Item> {
         fix_days: None,
         owner: m.owner.clone(),
         tracking: Default::default(),
-    };
+    }
+}
+
+/// Low logging coverage and each unregistered version seen: model-level items.
+fn log_findings(m: &ModelKpis, logging_min: Option<f64>) -> Vec<Item> {
+    let item = |id: String, source: &str, finding: String| model_item(m, (id, source), finding);
     let mut out = Vec::new();
     if let (Some(min), Some(coverage)) = (logging_min, m.logging_coverage)
         && coverage < min
