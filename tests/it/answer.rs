@@ -461,3 +461,37 @@ fn an_answered_workbook_is_reproducible_under_source_date_epoch() {
         .unwrap();
     assert!(core.contains("2026-09-21T14:13:20Z"), "{core}");
 }
+
+#[test]
+fn a_semicolon_csv_from_a_european_excel_stays_so() {
+    // Issue 19: `;`-separated, every field quoted, CRLF, a title row above the header.
+    let tmp = tempfile::tempdir().unwrap();
+    let q = tmp.path().join("q.csv");
+    std::fs::write(
+        &q,
+        "\"Fragebogen KI\";\"\";\"\"\r\n\"Ref\";\"Question text\";\"answer\"\r\n\
+         \"Q-1\";\"Doku; vollständig?\";\"\"\r\n",
+    )
+    .unwrap();
+    let lib = tmp.path().join("lib.yaml");
+    std::fs::write(
+        &lib,
+        "answers:\n  - id: Q-1\n    answer: \"Ja; {{ kpis.documentation_completeness | pct }}\"\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out.csv");
+    let run = answer(
+        &q,
+        &lib,
+        &out,
+        &["--id-column", "ref", "--question-column", "Question text"],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        text,
+        "\"Fragebogen KI\";\"\";\"\"\r\n\
+         \"Ref\";\"Question text\";\"answer\";\"evidence\";\"status\"\r\n\
+         \"Q-1\";\"Doku; vollständig?\";\"Ja; 60%\";\"\";\"answered\"\r\n"
+    );
+}
