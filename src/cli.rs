@@ -306,6 +306,19 @@ pub struct AnswerArgs {
     #[arg(long, default_value = "question")]
     pub question_column: String,
 
+    /// Column the answer goes in (an existing one, e.g. "Response"; added after the last used
+    /// column when absent)
+    #[arg(long, default_value = "answer")]
+    pub answer_column: String,
+
+    /// Column the evidence references go in (added when absent)
+    #[arg(long, default_value = "evidence")]
+    pub evidence_column: String,
+
+    /// Column the status (answered / unanswered) goes in (added when absent)
+    #[arg(long, default_value = "status")]
+    pub status_column: String,
+
     /// Replace an existing output file
     #[arg(long)]
     pub force: bool,

@@ -21,15 +21,15 @@ use crate::error::{Error, Result};
 use crate::kpi::Document;
 use library::{Rule, context, environment, load_library, template_error};
 
-/// The output columns, in the order they are added when the questionnaire lacks them.
-const OUT_COLUMNS: [&str; 3] = ["answer", "evidence", "status"];
-
 pub struct Job<'a> {
     pub questionnaire: &'a Path,
     pub library: &'a Path,
     pub output: &'a Path,
     pub id_column: &'a str,
     pub question_column: &'a str,
+    /// The answer, evidence and status columns, by header name; each is added, in this order,
+    /// after the last used column when the header lacks it.
+    pub out_columns: [&'a str; 3],
     pub force: bool,
     /// The build time (SOURCE_DATE_EPOCH, else now): the workbook's creation time, so identical
     /// inputs give identical bytes.
@@ -150,7 +150,7 @@ fn fill(
     let id_col = find(job.id_column).ok_or_else(|| missing(job.id_column))?;
     let q_col = find(job.question_column).ok_or_else(|| missing(job.question_column))?;
     let mut out_cols = Vec::new();
-    for name in OUT_COLUMNS {
+    for name in job.out_columns {
         let col = match find(name) {
             Some(c) => c,
             None => {

@@ -28,6 +28,11 @@ pub fn run(args: AnswerArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
         output: &output,
         id_column: &args.id_column,
         question_column: &args.question_column,
+        out_columns: [
+            &args.answer_column,
+            &args.evidence_column,
+            &args.status_column,
+        ],
         force: args.force,
         build_time: assessed.config.build_time,
     };

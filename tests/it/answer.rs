@@ -495,3 +495,41 @@ fn a_semicolon_csv_from_a_european_excel_stays_so() {
          \"Q-1\";\"Doku; vollständig?\";\"Ja; 60%\";\"\";\"answered\"\r\n"
     );
 }
+
+#[test]
+fn existing_answer_columns_are_filled_not_added() {
+    // Issue 19: the customer's own columns, named by flags, are filled where they stand.
+    let tmp = tempfile::tempdir().unwrap();
+    let q = tmp.path().join("q.csv");
+    std::fs::write(
+        &q,
+        "Ref,Question text,Response,Evidence,Reviewer note,Status\nQ-1,Docs?,,,keep me,\n",
+    )
+    .unwrap();
+    let lib = tmp.path().join("lib.yaml");
+    std::fs::write(
+        &lib,
+        "answers:\n  - id: Q-1\n    answer: \"Yes\"\n    evidence: [data/kpis/kpis.json]\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out.csv");
+    let flags = [
+        "--id-column",
+        "ref",
+        "--question-column",
+        "Question text",
+        "--answer-column",
+        "Response",
+        "--evidence-column",
+        "Evidence",
+        "--status-column",
+        "Status",
+    ];
+    let run = answer(&q, &lib, &out, &flags);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "Ref,Question text,Response,Evidence,Reviewer note,Status\n\
+         Q-1,Docs?,Yes,data/kpis/kpis.json,keep me,answered\n"
+    );
+}
