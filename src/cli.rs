@@ -319,6 +319,24 @@ pub struct AnswerArgs {
     #[arg(long, default_value = "status")]
     pub status_column: String,
 
+    /// Column a library entry's `choice:` goes in, e.g. a Yes/No/N-A dropdown (added when absent
+    /// and some answer has a choice); the value must be one the cell's dropdown allows
+    #[arg(long, default_value = "choice")]
+    pub choice_column: String,
+
+    /// XLSX: a sheet to answer (repeatable); default: every sheet with the id and question header
+    #[arg(long = "sheet", value_name = "NAME")]
+    pub sheets: Vec<String>,
+
+    /// Answer from this signed bundle's KPI document, verified first (exit 4 if it does not
+    /// verify), citing evidence by bag path and SHA-256, instead of recomputing from the sources
+    #[arg(long, value_name = "ZIP")]
+    pub bundle: Option<PathBuf>,
+
+    /// With --bundle: the signer's public key (SPKI PEM) the bundle must verify against
+    #[arg(long, value_name = "PEM", requires = "bundle")]
+    pub pubkey: Option<PathBuf>,
+
     /// Replace an existing output file
     #[arg(long)]
     pub force: bool,

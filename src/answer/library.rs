@@ -10,7 +10,6 @@ use minijinja::{Environment, UndefinedBehavior, Value};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
-use crate::kpi::Document;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -23,21 +22,36 @@ pub(super) struct Library {
 pub(super) struct Entry {
     pub(super) id: Option<String>,
     pub(super) pattern: Option<String>,
-    pub(super) answer: String,
+    /// The free-text answer (a template).
+    pub(super) answer: Option<String>,
+    /// The value for a dropdown column, e.g. `Yes` (a template too, so it can follow a KPI).
+    pub(super) choice: Option<String>,
     #[serde(default)]
     pub(super) evidence: Vec<String>,
 }
 
 /// A library entry ready to match and render.
 pub(super) struct Rule {
-    /// The template's name in the environment: `answers[<index>]`.
+    /// The templates' names in the environment: `answers[<index>]`, `answers[<index>].choice`.
     pub(super) name: String,
+    pub(super) choice_name: String,
     /// How the entry is named in messages: `id AI-DOC-01` or `pattern ^AI-LOG-`.
     pub(super) label: String,
     pub(super) id: Option<String>,
     pub(super) pattern: Option<regex::Regex>,
-    pub(super) template: String,
-    pub(super) evidence: String,
+    pub(super) template: Option<String>,
+    pub(super) choice: Option<String>,
+    pub(super) evidence: Vec<String>,
+}
+
+impl Rule {
+    pub(super) fn answer_name(&self) -> Option<String> {
+        self.template.as_ref().map(|_| self.name.clone())
+    }
+
+    pub(super) fn choice_name(&self) -> Option<String> {
+        self.choice.as_ref().map(|_| self.choice_name.clone())
+    }
 }
 
 pub(super) fn load_library(path: &Path) -> Result<Vec<Rule>> {
@@ -51,7 +65,7 @@ pub(super) fn load_library(path: &Path) -> Result<Vec<Rule>> {
             column: location.as_ref().map(|l| l.column()),
             key: Some(e.path().to_string()).filter(|k| k != "."),
             message: e.inner().to_string(),
-            hint: Some("an answer library is `answers:` with entries of `id` or `pattern`, `answer` and `evidence`".into()),
+            hint: Some("an answer library is `answers:` with entries of `id` or `pattern`, `answer` and/or `choice`, and `evidence`".into()),
         }
     })?;
     library
@@ -80,13 +94,18 @@ fn rule(path: &Path, index: usize, e: Entry) -> Result<Rule> {
             ));
         }
     };
+    if e.answer.is_none() && e.choice.is_none() {
+        return Err(err("an entry needs an `answer`, a `choice`, or both".into()));
+    }
     Ok(Rule {
         name: format!("answers[{index}]"),
+        choice_name: format!("answers[{index}].choice"),
         label,
         id: e.id,
         pattern,
         template: e.answer,
-        evidence: e.evidence.join("; "),
+        choice: e.choice,
+        evidence: e.evidence,
     })
 }
 
@@ -101,8 +120,12 @@ pub(super) fn environment<'a>(rules: &'a [Rule], library: &Path) -> Result<Envir
     env.set_fuel(Some(TEMPLATE_FUEL));
     env.add_filter("pct", pct);
     for (i, r) in rules.iter().enumerate() {
-        env.add_template(&r.name, &r.template)
-            .map_err(|e| template_error(library, r, i, None, &e))?;
+        for (name, text) in [(&r.name, &r.template), (&r.choice_name, &r.choice)] {
+            if let Some(text) = text {
+                env.add_template(name, text)
+                    .map_err(|e| template_error(library, r, i, None, &e))?;
+            }
+        }
     }
     Ok(env)
 }
@@ -156,10 +179,8 @@ fn pct(value: Value, digits: Option<usize>) -> std::result::Result<String, minij
 
 /// The machine-output document (SPEC §4) at the top level, plus `kpis`: each portfolio KPI's
 /// value by name, and `inventory`: the models.
-pub(super) fn context(doc: &Document) -> Result<BTreeMap<String, serde_json::Value>> {
-    let json = serde_json::to_value(doc)
-        .map_err(|e| Error::Internal(format!("cannot serialise the KPI document: {e}")))?;
-    let serde_json::Value::Object(map) = json else {
+pub(super) fn context(doc: serde_json::Value) -> Result<BTreeMap<String, serde_json::Value>> {
+    let serde_json::Value::Object(map) = doc else {
         return Err(Error::Internal("the KPI document is not an object".into()));
     };
     let mut ctx: BTreeMap<String, serde_json::Value> = map.into_iter().collect();
@@ -197,7 +218,8 @@ mod tests {
         let entry = |id: Option<&str>, pattern: Option<&str>| Entry {
             id: id.map(String::from),
             pattern: pattern.map(String::from),
-            answer: "x".into(),
+            answer: Some("x".into()),
+            choice: None,
             evidence: vec![],
         };
         let p = Path::new("answers.yaml");
@@ -205,6 +227,9 @@ mod tests {
         assert!(rule(p, 0, entry(None, Some("^A-"))).is_ok());
         assert!(rule(p, 0, entry(None, None)).is_err());
         assert!(rule(p, 0, entry(Some("A"), Some("^A"))).is_err());
+        let mut bare = entry(Some("A"), None);
+        bare.answer = None;
+        assert!(rule(p, 0, bare).is_err());
         let bad = rule(p, 3, entry(None, Some("(unclosed"))).err().unwrap();
         assert!(bad.to_string().contains("answers[3]"), "{bad}");
     }

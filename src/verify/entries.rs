@@ -41,6 +41,7 @@ pub(super) struct Bag {
 /// top-level folder. `None` when the zip cannot be read at all.
 pub(super) fn read_entries(
     file: std::fs::File,
+    keep_also: &[&str],
     problem: &mut impl FnMut(&str, String),
 ) -> Option<Bag> {
     let mut zip = match zip::ZipArchive::new(file) {
@@ -103,8 +104,10 @@ pub(super) fn read_entries(
         }
         let (root, rest) = name.split_once('/').unwrap_or((&name, ""));
         roots.insert(root.to_string());
-        // Tag files are kept for parsing; the report is kept to check its own signature.
-        let keep = !rest.starts_with(layout::DATA) || rest == layout::REPORT;
+        // Tag files are kept for parsing; the report is kept to check its own signature; a
+        // caller may ask for a few payload files more (the exact bytes that were hashed).
+        let keep =
+            !rest.starts_with(layout::DATA) || rest == layout::REPORT || keep_also.contains(&rest);
         match hash_entry(&mut entry, declared, keep) {
             Ok(e) => {
                 entries.insert(rest.to_string(), e);

@@ -45,6 +45,24 @@ pub struct Problem {
 }
 
 pub fn verify(bundle: &Path, pubkey: Option<&Path>, tsa_ca: Option<&Path>) -> Result<Report> {
+    verify_reading(bundle, pubkey, tsa_ca, &[]).map(|(report, _)| report)
+}
+
+/// What a caller reads from a bundle while it is verified: the bag's folder name and the bytes
+/// of its tag files and the payload files asked for, exactly as they were hashed.
+#[derive(Debug, Default)]
+pub struct Contents {
+    pub root: String,
+    pub files: std::collections::BTreeMap<String, Vec<u8>>,
+}
+
+/// `verify`, keeping the bytes of the payload files named in `keep` (paths inside the bag).
+pub fn verify_reading(
+    bundle: &Path,
+    pubkey: Option<&Path>,
+    tsa_ca: Option<&Path>,
+    keep: &[&str],
+) -> Result<(Report, Contents)> {
     let roots = tsa_ca.map(crate::tsa::load_pem_certificates).transpose()?;
     let pinned = pubkey
         .map(|p| {
@@ -85,16 +103,24 @@ pub fn verify(bundle: &Path, pubkey: Option<&Path>, tsa_ca: Option<&Path>) -> Re
         }
         Err(m) => problem("(zip)", m),
     }
-    let entries = match read_entries(file, &mut problem) {
+    let entries = match read_entries(file, keep, &mut problem) {
         Some(e) => e,
         None => {
             report.ok = false;
-            return Ok(report);
+            return Ok((report, Contents::default()));
         }
     };
     check_bag(&entries, pinned.as_ref(), roots.as_deref(), &mut report);
     report.ok = report.problems.is_empty();
-    Ok(report)
+    let contents = Contents {
+        root: entries.root.clone(),
+        files: entries
+            .entries
+            .into_iter()
+            .filter_map(|(name, e)| Some((name, e.bytes?)))
+            .collect(),
+    };
+    Ok((report, contents))
 }
 
 fn check_bag(

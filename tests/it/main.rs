@@ -17,6 +17,7 @@ mod logs;
 mod minimised;
 mod mlflow;
 mod progress;
+mod questionnaires;
 mod report;
 mod request;
 mod standards;
