@@ -496,10 +496,15 @@ fn a_tampered_bundle_or_a_citation_it_lacks_is_refused() {
 
     // One byte of kpis.json changed inside the zip: exit 4, nothing written.
     let tampered = tmp.path().join("tampered.zip");
-    rewrite_zip(&zip, &tampered, "data/kpis/kpis.json", |b| {
-        let text = String::from_utf8(b.to_vec()).unwrap();
-        text.replacen("\"value\": 0.", "\"value\": 1.", 1)
-            .into_bytes()
+    rewrite_zip(&zip, &tampered, |name, b| {
+        if !name.ends_with("/data/kpis/kpis.json") {
+            return Some(b);
+        }
+        let text = String::from_utf8(b).unwrap();
+        Some(
+            text.replacen("\"value\": 0.", "\"value\": 1.", 1)
+                .into_bytes(),
+        )
     });
     let out2 = tmp.path().join("never.csv");
     let t = tampered.to_str().unwrap().to_string();
@@ -522,8 +527,9 @@ fn a_tampered_bundle_or_a_citation_it_lacks_is_refused() {
     assert!(!out2.exists());
 }
 
-/// `from` copied to `to` with the bag file `inner` (path inside the bag) changed by `edit`.
-fn rewrite_zip(from: &Path, to: &Path, inner: &str, edit: impl Fn(&[u8]) -> Vec<u8>) {
+/// `from` copied to `to`, each entry through `edit(name, bytes)`: its new bytes, or `None` to
+/// leave it out.
+fn rewrite_zip(from: &Path, to: &Path, edit: impl Fn(&str, Vec<u8>) -> Option<Vec<u8>>) {
     let mut archive = zip::ZipArchive::new(std::fs::File::open(from).unwrap()).unwrap();
     let mut w = zip::ZipWriter::new(std::fs::File::create(to).unwrap());
     for i in 0..archive.len() {
@@ -531,12 +537,56 @@ fn rewrite_zip(from: &Path, to: &Path, inner: &str, edit: impl Fn(&[u8]) -> Vec<
         let name = f.name().to_string();
         let mut bytes = Vec::new();
         f.read_to_end(&mut bytes).unwrap();
-        if name.ends_with(&format!("/{inner}")) {
-            bytes = edit(&bytes);
+        if let Some(bytes) = edit(&name, bytes) {
+            w.start_file(name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            std::io::Write::write_all(&mut w, &bytes).unwrap();
         }
-        w.start_file(name, zip::write::SimpleFileOptions::default())
-            .unwrap();
-        std::io::Write::write_all(&mut w, &bytes).unwrap();
     }
     w.finish().unwrap();
+}
+
+#[test]
+fn a_broken_workbook_is_refused_naming_it_and_nothing_is_written() {
+    if !have_openpyxl() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let (q, lib) = setup(tmp.path(), LIBRARY);
+    let cases: [(&str, &dyn Fn(&str, Vec<u8>) -> Option<Vec<u8>>); 3] = [
+        // The question sheet's XML cut off mid-element.
+        ("cut.xlsx", &|n, b| {
+            Some(if n == "xl/worksheets/sheet1.xml" {
+                b[..b.len() / 2].to_vec()
+            } else {
+                b
+            })
+        }),
+        // No package relationships: the workbook part cannot be found.
+        ("norels.xlsx", &|n, b| (n != "_rels/.rels").then_some(b)),
+        // A dropdown over every cell of a sheet: read only where the sheet has cells.
+        ("wide.xlsx", &|n, b| {
+            Some(if n == "xl/worksheets/sheet1.xml" {
+                String::from_utf8(b)
+                    .unwrap()
+                    .replace("=Choices", "Lists!$A$1:$XFD$1048576")
+                    .into_bytes()
+            } else {
+                b
+            })
+        }),
+    ];
+    for (name, edit) in cases {
+        let broken = tmp.path().join(name);
+        rewrite_zip(&q, &broken, edit);
+        let out = tmp.path().join(format!("answered-{name}"));
+        let run = answer(&broken, &lib, &out, &COLUMNS);
+        if name == "wide.xlsx" {
+            assert_eq!(run.code, 0, "{}", run.stderr);
+            continue;
+        }
+        assert_eq!(run.code, 1, "{name}: {}", run.stderr);
+        assert!(run.stderr.contains(name), "{name}: {}", run.stderr);
+        assert!(!out.exists(), "{name}: nothing written");
+    }
 }

@@ -207,12 +207,16 @@ pub fn add_sheet(
     let target = relative_target(new.workbook_part, new.part);
     let name = xml_attr(new.name);
     let p = prefix_of(workbook, "sheets");
+    // The relationships prefix the workbook declares (`r` in every writer seen); else one
+    // declared on the element itself.
+    let id_attr = match bound_prefix(workbook, REL_NS) {
+        Some(r) => format!(r#"{r}:id="{id}""#),
+        None => format!(r#"xmlns:dr="{REL_NS}" dr:id="{id}""#),
+    };
     let workbook = insert_before_close(
         workbook,
         "sheets",
-        &format!(
-            r#"<{p}sheet xmlns:dr="{REL_NS}" name="{name}" sheetId="{sheet_id}" dr:id="{id}"/>"#
-        ),
+        &format!(r#"<{p}sheet name="{name}" sheetId="{sheet_id}" {id_attr}/>"#),
     )?;
     let rp = prefix_of(rels, "Relationships");
     let rels = insert_before_close(
@@ -230,6 +234,24 @@ pub fn add_sheet(
         ),
     )?;
     Ok((workbook, rels, content_types))
+}
+
+/// The prefix the root element binds to `namespace` (`xmlns:r="…"` → `r`).
+fn bound_prefix(xml: &str, namespace: &str) -> Option<String> {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e) | Event::Empty(e)) => {
+                return attrs(&e).ok()?.into_iter().find_map(|(k, v)| {
+                    (v == namespace)
+                        .then(|| k.strip_prefix("xmlns:").map(str::to_string))
+                        .flatten()
+                });
+            }
+            Ok(Event::Eof) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
 }
 
 /// `xl/worksheets/x.xml` as seen from `xl/workbook.xml`: `worksheets/x.xml`.
@@ -280,5 +302,41 @@ mod tests {
             "<a><b><n/></b></a>"
         );
         assert!(insert_before_close("<a/>", "b", "").is_err());
+    }
+
+    #[test]
+    fn an_added_sheet_uses_the_workbooks_own_prefixes_and_fresh_ids() {
+        let workbook = format!(
+            r#"<?xml version="1.0"?><workbook xmlns="m" xmlns:r="{REL_NS}"><sheets><sheet name="A" sheetId="4" r:id="rId1"/></sheets></workbook>"#
+        );
+        let rels = r#"<Relationships xmlns="p"><Relationship Id="rIdDossier1" Target="x"/></Relationships>"#;
+        let types =
+            r#"<Types xmlns="t"><Default Extension="xml" ContentType="application/xml"/></Types>"#;
+        let new = NewSheet {
+            name: "Evidence",
+            part: "xl/worksheets/e.xml",
+            workbook_part: "xl/workbook.xml",
+        };
+        let (w, r, t) = add_sheet(&new, &workbook, rels, types).unwrap();
+        assert!(
+            w.ends_with(
+                r#"<sheet name="Evidence" sheetId="5" r:id="rIdDossier2"/></sheets></workbook>"#
+            ),
+            "{w}"
+        );
+        assert!(
+            r.contains(r#"Id="rIdDossier2" Type="#) && r.contains(r#"Target="worksheets/e.xml"/>"#),
+            "{r}"
+        );
+        assert!(
+            t.contains(r#"<Override PartName="/xl/worksheets/e.xml""#),
+            "{t}"
+        );
+        let bare = r#"<workbook xmlns="m"><sheets/></workbook>"#;
+        let (w, _, _) = add_sheet(&new, bare, rels, types).unwrap();
+        assert!(
+            w.contains(&format!(r#"xmlns:dr="{REL_NS}" dr:id="rIdDossier2""#)),
+            "{w}"
+        );
     }
 }
