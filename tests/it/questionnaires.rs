@@ -44,7 +44,7 @@ const LIBRARY: &str = r#"answers:
 
 /// Whether openpyxl imports (the validators' venv on PATH, as `.ci/run` sets it); a missing
 /// openpyxl fails the test unless DOSSIER_TEST_SKIP_VALIDATORS=1.
-fn have_openpyxl() -> bool {
+pub fn have_openpyxl() -> bool {
     let ok = std::process::Command::new("python3")
         .args(["-c", "import openpyxl"])
         .status()
@@ -52,35 +52,29 @@ fn have_openpyxl() -> bool {
     ok || !validator("openpyxl-is-not-importable-by-python3")
 }
 
-/// Run `script` with python3 (openpyxl importable) and `args`; its stdout.
-pub fn openpyxl(script: &str, args: &[&Path]) -> String {
+/// python3 with `args` (openpyxl importable), which must succeed; its stdout.
+fn python3(args: &[&std::ffi::OsStr]) -> String {
     let done = std::process::Command::new("python3")
-        .args(["-c", script])
         .args(args)
         .output()
         .unwrap();
     assert!(
         done.status.success(),
-        "python3 failed (is openpyxl installed? see .ci/run): {}",
+        "python3 {args:?} failed (is openpyxl installed? see .ci/run): {}",
         String::from_utf8_lossy(&done.stderr)
     );
     String::from_utf8(done.stdout).unwrap()
 }
 
+/// Run `script` with python3 and `path` as its argument; its stdout.
+pub fn openpyxl(script: &str, path: &Path) -> String {
+    python3(&["-c".as_ref(), script.as_ref(), path.as_ref()])
+}
+
+/// `questionnaire.py make|inspect PATH`.
 fn helper(mode: &str, path: &Path) -> String {
     let script = repo().join("tests/it/questionnaire.py");
-    let done = std::process::Command::new("python3")
-        .arg(&script)
-        .arg(mode)
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        done.status.success(),
-        "questionnaire.py {mode}: {}",
-        String::from_utf8_lossy(&done.stderr)
-    );
-    String::from_utf8(done.stdout).unwrap()
+    python3(&[script.as_ref(), mode.as_ref(), path.as_ref()])
 }
 
 fn inspect(path: &Path) -> Value {
@@ -318,7 +312,7 @@ fn a_value_the_dropdown_does_not_allow_a_formula_or_a_merge_is_refused() {
     openpyxl(
         "import openpyxl, sys\nwb = openpyxl.load_workbook(sys.argv[1])\n\
          wb['Questions'].merge_cells('C6:D6')\nwb.save(sys.argv[1])\n",
-        &[&q],
+        &q,
     );
     let out = tmp.path().join("answered.xlsx");
     let run = answer(&q, &lib, &out, &COLUMNS);
@@ -553,7 +547,8 @@ fn a_broken_workbook_is_refused_naming_it_and_nothing_is_written() {
     }
     let tmp = tempfile::tempdir().unwrap();
     let (q, lib) = setup(tmp.path(), LIBRARY);
-    let cases: [(&str, &dyn Fn(&str, Vec<u8>) -> Option<Vec<u8>>); 3] = [
+    type Edit<'a> = &'a dyn Fn(&str, Vec<u8>) -> Option<Vec<u8>>;
+    let cases: [(&str, Edit); 3] = [
         // The question sheet's XML cut off mid-element.
         ("cut.xlsx", &|n, b| {
             Some(if n == "xl/worksheets/sheet1.xml" {
