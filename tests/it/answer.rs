@@ -11,7 +11,8 @@ use calamine::{Data, Reader, Xlsx, open_workbook};
 
 const CONFIG: &str = "sample-evidence/dossier.yaml";
 
-fn answer(questionnaire: &Path, library: &Path, output: &Path, extra: &[&str]) -> Outcome {
+/// `dossier answer QUESTIONNAIRE -c <sample config> --library LIBRARY -o OUTPUT EXTRA…`.
+pub fn answer(questionnaire: &Path, library: &Path, output: &Path, extra: &[&str]) -> Outcome {
     let out = dossier()
         .current_dir(repo())
         .args(["answer"])

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 use sha2::Digest;
 
+use crate::answer::answer;
 use crate::common::*;
 
 const CONFIG: &str = "sample-evidence/dossier.yaml";
@@ -79,25 +80,6 @@ fn helper(mode: &str, path: &Path) -> String {
 
 fn inspect(path: &Path) -> Value {
     serde_json::from_str(&helper("inspect", path)).unwrap()
-}
-
-fn answer(q: &Path, lib: &Path, out: &Path, extra: &[&str]) -> Outcome {
-    let done = dossier()
-        .current_dir(repo())
-        .arg("answer")
-        .arg(q)
-        .args(["-c", CONFIG, "--library"])
-        .arg(lib)
-        .arg("-o")
-        .arg(out)
-        .args(extra)
-        .output()
-        .unwrap();
-    Outcome {
-        code: done.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&done.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&done.stderr).into_owned(),
-    }
 }
 
 /// A fresh customer workbook and the test library in `dir`.

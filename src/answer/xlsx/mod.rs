@@ -8,6 +8,9 @@
 //! cell's dropdown does not allow, a formula cell, or a cell hidden inside a merge is an error
 //! naming the question and the cell, and nothing is written.
 
+mod checks;
+mod evidence;
+mod facts;
 mod parts;
 mod refs;
 mod worksheet;
@@ -19,13 +22,10 @@ use calamine::{Data, Reader, Xlsx};
 use zip::write::SimpleFileOptions;
 
 use super::*;
-use refs::Cell;
-use worksheet::{Edit, Facts};
+use facts::Facts;
 
 /// The most one XML part may decompress to: far above any real questionnaire, far below memory.
 const MAX_PART_BYTES: u64 = 256 << 20;
-/// The part the Evidence sheet is written to; a workbook that has it was answered before.
-const EVIDENCE_PART: &str = "xl/worksheets/dossier-evidence.xml";
 
 /// A sheet holding questions.
 pub struct QSheet {
@@ -132,7 +132,7 @@ pub fn read(path: &Path, job: &Job<'_>) -> Result<Book> {
                 )
             })?;
         let xml = part_bytes(&mut zip, &part).map_err(|m| fail(path, m))?;
-        let facts = worksheet::scan(&xml).map_err(|m| fail(path, format!("{part}: {m}")))?;
+        let facts = facts::scan(&xml).map_err(|m| fail(path, format!("{part}: {m}")))?;
         sheets.push(QSheet {
             name: name.clone(),
             part,
@@ -232,123 +232,6 @@ fn allowed_values(
     Some(values)
 }
 
-/// The cells filling changed, each checked against the sheet: no formula overwritten, no cell
-/// hidden inside a merge, no value its dropdown does not allow.
-fn edits(s: &QSheet, job: &Job<'_>) -> Result<BTreeMap<Cell, Edit>> {
-    let (ids, columns) = s.filled.clone().unwrap_or_default();
-    let (r0, c0) = s.origin;
-    let header_row = r0 + s.sheet.header as u32;
-    let mut out = BTreeMap::new();
-    for (r, row) in s.sheet.rows.iter().enumerate() {
-        for (c, value) in row.iter().enumerate() {
-            let before = s
-                .original
-                .get(r)
-                .and_then(|o| o.get(c))
-                .map_or("", String::as_str);
-            if before == value {
-                continue;
-            }
-            let at = Cell {
-                row: r0 + r as u32,
-                col: c0 + c as u32,
-            };
-            let column = columns.get(&c).map_or("?", String::as_str);
-            let question = ids
-                .get(&r)
-                .map_or_else(|| "(header)".to_string(), |id| format!("question {id}"));
-            check(s, at, value, column, job).map_err(|message| Error::Answer {
-                path: job.questionnaire.to_path_buf(),
-                at: Some(question),
-                message,
-            })?;
-            let style = if s.facts.cell_styles.contains_key(&at) {
-                None
-            } else if at.row == header_row {
-                // An added header takes the look of the header cell before it.
-                s.facts
-                    .cell_styles
-                    .range(..at)
-                    .next_back()
-                    .filter(|(k, _)| k.row == header_row)
-                    .map(|(_, v)| v.clone())
-            } else {
-                s.facts.style_for_new(at)
-            };
-            out.insert(
-                at,
-                Edit {
-                    text: value.clone(),
-                    style,
-                },
-            );
-        }
-    }
-    Ok(out)
-}
-
-fn check(
-    s: &QSheet,
-    at: Cell,
-    value: &str,
-    column: &str,
-    job: &Job<'_>,
-) -> std::result::Result<(), String> {
-    let name = format!("{}!{}", s.name, refs::cell_name(at));
-    if value.chars().count() > refs::MAX_CELL_CHARS {
-        return Err(format!(
-            "the {column} for {name} is {} characters; a cell holds at most {}",
-            value.chars().count(),
-            refs::MAX_CELL_CHARS
-        ));
-    }
-    if s.facts.formulas.contains(&at) {
-        return Err(format!(
-            "{name} ({column} column) holds a formula; dossier does not overwrite formulas"
-        ));
-    }
-    if let Some(m) = s.facts.merge_at(at).filter(|m| m.first != at) {
-        return Err(format!(
-            "{name} ({column} column) lies inside the merged cells {}:{}, where it would not show",
-            refs::cell_name(m.first),
-            refs::cell_name(m.last)
-        ));
-    }
-    let Some((i, validation)) = s.facts.validation_at(at) else {
-        return Ok(());
-    };
-    let source = &validation.source;
-    match s.allowed.get(i).cloned().flatten() {
-        None => Err(format!(
-            "{name} ({column} column) has a dropdown whose values (`{source}`) dossier cannot read"
-        )),
-        Some(list) if list.iter().any(|a| a == value.trim()) => Ok(()),
-        Some(list) => {
-            let hint = if column == job.choice_column {
-                String::new()
-            } else {
-                format!(
-                    "; give the entry a `choice:` and name this column with --choice-column, \
-                     or write the {column} elsewhere"
-                )
-            };
-            Err(format!(
-                "`{}` is not a value the dropdown in {name} ({column} column) allows: {}{hint}",
-                shorten(value),
-                list.join(", ")
-            ))
-        }
-    }
-}
-
-fn shorten(text: &str) -> String {
-    let mut short: String = text.chars().take(60).collect();
-    if short.len() < text.len() {
-        short.push('…');
-    }
-    short
-}
-
 /// The workbook again: each questionnaire worksheet rewritten, an Evidence sheet when answering
 /// from a bundle, every other part copied raw.
 pub fn write(book: &Book, job: &Job<'_>) -> Result<Vec<u8>> {
@@ -357,106 +240,16 @@ pub fn write(book: &Book, job: &Job<'_>) -> Result<Vec<u8>> {
         .map_err(|e| fail(path, e.to_string()))?;
     let mut replaced: BTreeMap<String, Vec<u8>> = BTreeMap::new();
     for s in &book.sheets {
-        let edits = edits(s, job)?;
+        let edits = checks::edits(s, job)?;
         let xml = part_bytes(&mut zip, &s.part).map_err(|m| fail(path, m))?;
         let new =
             worksheet::apply(&xml, &edits).map_err(|m| fail(path, format!("{}: {m}", s.part)))?;
         replaced.insert(s.part.clone(), new);
     }
     if let Some(cited) = job.cited {
-        add_evidence_sheet(book, &mut zip, cited, &mut replaced).map_err(|m| fail(path, m))?;
+        evidence::add_sheet(book, &mut zip, cited, &mut replaced).map_err(|m| fail(path, m))?;
     }
     assemble(&mut zip, &replaced).map_err(|m| fail(path, format!("cannot write the workbook: {m}")))
-}
-
-fn add_evidence_sheet(
-    book: &Book,
-    zip: &mut Zip<'_>,
-    cited: &Cited,
-    replaced: &mut BTreeMap<String, Vec<u8>>,
-) -> std::result::Result<(), String> {
-    replaced.insert(EVIDENCE_PART.into(), evidence_xml(cited).into_bytes());
-    if zip.index_for_name(EVIDENCE_PART).is_some() {
-        // Answered from a bundle before: the sheet is there, its content is replaced.
-        return Ok(());
-    }
-    let name = ["Evidence", "dossier evidence", "dossier evidence 2"]
-        .into_iter()
-        .find(|n| !book.sheet_names.iter().any(|s| s.eq_ignore_ascii_case(n)))
-        .ok_or("the sheet names Evidence and dossier evidence are taken")?;
-    let wb_rels = parts::rels_of(&book.workbook_part);
-    let (workbook, rels, types) = parts::add_sheet(
-        &parts::NewSheet {
-            name,
-            part: EVIDENCE_PART,
-            workbook_part: &book.workbook_part,
-        },
-        &part_text(zip, &book.workbook_part)?,
-        &part_text(zip, &wb_rels)?,
-        &part_text(zip, "[Content_Types].xml")?,
-    )?;
-    replaced.insert(book.workbook_part.clone(), workbook.into_bytes());
-    replaced.insert(wb_rels, rels.into_bytes());
-    replaced.insert("[Content_Types].xml".into(), types.into_bytes());
-    Ok(())
-}
-
-/// The Evidence sheet: which signed bundle the answers were drawn from, and how to check it.
-fn evidence_xml(cited: &Cited) -> String {
-    let file = cited
-        .bundle
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let rows: Vec<(&str, String)> = vec![
-        (
-            "Answers drawn from",
-            format!("the signed evidence bundle {file}, verified before answering"),
-        ),
-        ("Bundle id", cited.id.clone()),
-        ("Bundle SHA-256", cited.sha256.clone()),
-        (
-            "Signer key fingerprint",
-            cited
-                .fingerprint
-                .as_ref()
-                .map_or("(none)".into(), |f| format!("sha256:{f}")),
-        ),
-        (
-            "Key checked against",
-            if cited.key_pinned {
-                "the key given with --pubkey"
-            } else {
-                "the key the bundle carries"
-            }
-            .into(),
-        ),
-        (
-            "Time-stamp",
-            cited.time_stamp.clone().unwrap_or_else(|| "(none)".into()),
-        ),
-        ("Files in the bundle", cited.manifest.len().to_string()),
-        (
-            "How to check",
-            format!(
-                "dossier verify {file} --pubkey <signer key>; each evidence cell gives a bag path and its SHA-256 from manifest-sha256.txt"
-            ),
-        ),
-    ];
-    let mut body = String::new();
-    for (i, (k, v)) in rows.iter().enumerate() {
-        let r = i as u32;
-        body.push_str(&format!(
-            r#"<row r="{}"><c r="A{0}" t="inlineStr"><is><t>{}</t></is></c><c r="B{0}" t="inlineStr"><is><t xml:space="preserve">{}</t></is></c></row>"#,
-            r + 1,
-            refs::cell_text(k),
-            refs::cell_text(v)
-        ));
-    }
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><cols><col min="1" max="1" width="26" customWidth="1"/><col min="2" max="2" width="100" customWidth="1"/></cols><sheetData>{body}</sheetData></worksheet>"#
-    )
 }
 
 /// The zip again in its order: replaced parts deflated anew with their old time, the rest copied
