@@ -104,6 +104,25 @@ fn parts(path: &Path) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
+/// The parts of `after` whose bytes differ from `before`'s, in zip order, and then the parts
+/// `before` lacks, marked `+`; `before`'s parts must all be there, in their order.
+fn changed_parts(before: &Path, after: &Path) -> Vec<String> {
+    let (before, after) = (parts(before), parts(after));
+    let names = |p: &[(String, Vec<u8>)]| p.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&before),
+        names(&after[..before.len().min(after.len())])
+    );
+    let mut changed: Vec<String> = before
+        .iter()
+        .zip(&after)
+        .filter(|(a, b)| a.1 != b.1)
+        .map(|(a, _)| a.0.clone())
+        .collect();
+    changed.extend(after[before.len()..].iter().map(|(n, _)| format!("+{n}")));
+    changed
+}
+
 fn value<'a>(book: &'a Value, sheet: &str, cell: &str) -> &'a Value {
     &book["sheets"][sheet]["cells"][cell]["value"]
 }
@@ -125,15 +144,7 @@ fn a_customer_workbook_is_answered_in_place_and_keeps_everything_else() {
     );
 
     // Zip level: the same parts in the same order; only the two question sheets changed.
-    let (before, after) = (parts(&q), parts(&out));
-    let names = |p: &[(String, Vec<u8>)]| p.iter().map(|x| x.0.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&before), names(&after));
-    let changed: Vec<&str> = before
-        .iter()
-        .zip(&after)
-        .filter(|(a, b)| a.1 != b.1)
-        .map(|(a, _)| a.0.as_str())
-        .collect();
+    let changed = changed_parts(&q, &out);
     assert_eq!(
         changed,
         ["xl/worksheets/sheet1.xml", "xl/worksheets/sheet3.xml"]
@@ -225,13 +236,7 @@ fn sheets_can_be_chosen_and_the_others_are_not_touched() {
     flags.extend(["--sheet", "Logging"]);
     let run = answer(&q, &lib, &out, &flags);
     assert_eq!(run.code, 0, "{}", run.stderr);
-    let changed: Vec<String> = parts(&q)
-        .into_iter()
-        .zip(parts(&out))
-        .filter(|(a, b)| a.1 != b.1)
-        .map(|(a, _)| a.0)
-        .collect();
-    assert_eq!(changed, ["xl/worksheets/sheet3.xml"]);
+    assert_eq!(changed_parts(&q, &out), ["xl/worksheets/sheet3.xml"]);
 
     flags.extend(["--sheet", "Nope", "--force"]);
     let run = answer(&q, &lib, &out, &flags);
@@ -376,20 +381,15 @@ fn answers_from_a_signed_bundle_equal_the_recomputed_ones_and_cite_hashes() {
     );
     // Every customer part but the workbook's sheet list, relationships and content types is
     // byte-identical still.
-    let changed: Vec<String> = parts(&q)
-        .into_iter()
-        .zip(parts(&from_bundle))
-        .filter(|(x, y)| x.1 != y.1)
-        .map(|(x, _)| x.0)
-        .collect();
     assert_eq!(
-        changed,
+        changed_parts(&q, &from_bundle),
         [
             "xl/worksheets/sheet1.xml",
             "xl/worksheets/sheet3.xml",
             "xl/workbook.xml",
             "xl/_rels/workbook.xml.rels",
-            "[Content_Types].xml"
+            "[Content_Types].xml",
+            "+xl/worksheets/dossier-evidence.xml"
         ]
     );
 }
