@@ -1,11 +1,12 @@
 //! Inference-log extracts in (SPEC §3.2: Splunk exports, Elasticsearch dumps, NDJSON, CSV,
-//! Parquet, and MLflow 3 traces, which `traces` writes as NDJSON first), one Polars table of the period's accepted records out, with every record accounted
+//! Parquet, and MLflow 3 traces, which `traces` writes as NDJSON first); out, the engine-neutral
+//! summary of the period's accepted records per model (`summary`), with every record accounted
 //! for: each file's records are either accepted inside the period, outside the period, or
 //! rejected with a reason, and the three add up to what the file holds. The stages, in order:
 //! `format` (which format, where the fields are), `read` (Polars' lazy scan of the mapped fields),
 //! `classify` (parse values with `values`, give each record its code), `scan` (one streaming query
 //! over every file, in slices of whole lines as `lines` cuts them), `account` (per-file totals and
-//! rejects with their lines). A line that is not JSON at all is found by a second, line-by-line
+//! rejects with their lines), `summary` (the accepted records summarised per model). A line that is not JSON at all is found by a second, line-by-line
 //! pass over that file only (Polars refuses the whole file), counted with its line number, and the
 //! rest is read as usual.
 
@@ -16,6 +17,7 @@ mod format;
 mod lines;
 mod read;
 mod scan;
+pub mod summary;
 mod traces;
 mod values;
 
@@ -23,7 +25,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use polars::prelude::*;
 use serde::Serialize;
 
 use crate::config::{Config, LogFormat};
@@ -32,19 +33,20 @@ use crate::error::{Error, Result};
 pub use classify::{NonRecord, Reason, period_bounds_ns, splunk_non_record};
 pub(crate) use format::json_path;
 pub(crate) use lines::RecordLines;
+pub use summary::{ModelSummary, PsiBins};
 pub use traces::TraceOrigin;
 
 const NS_PER_SEC: i64 = 1_000_000_000;
 pub const NS_PER_DAY: i64 = 86_400 * NS_PER_SEC;
 
-/// The accepted records of the period and the account of every file read.
+/// The log stage's output: the account of every file read and the engine-neutral summary of the
+/// period's accepted records (docs/log-summary.md) — no record itself.
 #[derive(Debug, Clone, Default)]
 pub struct LogData {
     /// `false` when the config lists no log source: operational KPIs are then n/a, not zero.
     pub configured: bool,
-    /// Columns: `model` (str), `version` (str), `ts` (i64 ns since the epoch, UTC), `latency`
-    /// (f64), `score` (f64), `has_status` (bool), `is_error` (bool).
-    pub records: DataFrame,
+    /// Per model name: its accepted records of the period, summarised.
+    pub models: BTreeMap<String, ModelSummary>,
     pub files: Vec<FileRead>,
     pub rejected: Vec<Rejected>,
 }
@@ -193,9 +195,15 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
             message: format!("record rejected: {} (--strict)", r.reason),
         });
     }
+    // The records are summarised and dropped here: nothing downstream needs one.
+    let models = summary::summarise(&scanned.records, config.period).map_err(|e| Error::Logs {
+        path: "sources.logs".into(),
+        line: None,
+        message: format!("summarising the accepted records: {e}"),
+    })?;
     Ok(LogData {
         configured: true,
-        records: scanned.records,
+        models,
         files,
         rejected,
     })
