@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use dossier::digest::hex;
 use serde_json::Value;
 use sha2::Digest;
 
@@ -401,10 +402,6 @@ fn signed_sample(dir: &Path) -> (PathBuf, PathBuf) {
     let key = keys.join("dossier-signing.key");
     let zip = build_sample_zip(&dir.join("dist"), &["-q", "--key", key.to_str().unwrap()]);
     (zip, keys.join("dossier-signing.pub"))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// SHA-256 of each payload file of a bundle zip, by bag path.

@@ -45,30 +45,39 @@ fn row_xml(prefix: &str, row: u32, cells: &BTreeMap<u32, Edit>) -> String {
     )
 }
 
+/// Where the value of attribute `name` lies in an opening tag (`name="…"` after whitespace).
+fn attr_span(tag: &str, name: &str) -> Option<(usize, usize)> {
+    let key = format!("{name}=\"");
+    let at = tag.match_indices(&key).find(|(i, _)| {
+        tag[..*i]
+            .chars()
+            .next_back()
+            .is_some_and(char::is_whitespace)
+    })?;
+    let start = at.0 + key.len();
+    let len = tag.get(start..)?.find('"')?;
+    Some((start, start + len))
+}
+
+/// `tag` with the value of attribute `name` replaced by `value`; unchanged without it.
+fn with_attr(tag: &str, name: &str, value: &str) -> String {
+    match attr_span(tag, name) {
+        Some((start, end)) => format!("{}{value}{}", &tag[..start], &tag[end..]),
+        None => tag.to_string(),
+    }
+}
+
 /// A row's opening tag with its `spans` hint widened to cover `last_col` (zero-based).
 fn widen_spans(tag: &str, last_col: Option<u32>) -> String {
-    let Some(last) = last_col else {
+    let (Some(last), Some((start, end))) = (last_col, attr_span(tag, "spans")) else {
         return tag.to_string();
     };
-    let Some(start) = tag.find(r#"spans=""#) else {
-        return tag.to_string();
-    };
-    let value_start = start + r#"spans=""#.len();
-    let Some(len) = tag[value_start..].find('"') else {
-        return tag.to_string();
-    };
-    let value = &tag[value_start..value_start + len];
-    let (first, end) = value.split_once(':').unwrap_or((value, value));
-    let end: u32 = end.parse().unwrap_or(0);
-    if end > last {
+    let value = &tag[start..end];
+    let (first, to) = value.split_once(':').unwrap_or((value, value));
+    if to.parse::<u32>().unwrap_or(0) > last {
         return tag.to_string();
     }
-    format!(
-        "{}{first}:{}{}",
-        &tag[..value_start],
-        last + 1,
-        &tag[value_start + len..]
-    )
+    with_attr(tag, "spans", &format!("{first}:{}", last + 1))
 }
 
 /// The XML with `edits` written: existing cells replaced (keeping `s`), missing cells and rows
@@ -243,10 +252,7 @@ fn dimension_xml(tag: &[u8], old: Option<Rect>, edits: &BTreeMap<Cell, Edit>) ->
         return tag;
     }
     let text = format!("{}:{}", cell_name(new.first), cell_name(new.last));
-    match (tag.find(r#"ref=""#), tag.rfind('"')) {
-        (Some(s), Some(e)) if e > s + 5 => format!("{}{text}{}", &tag[..s + 5], &tag[e..]),
-        _ => tag,
-    }
+    with_attr(&tag, "ref", &text)
 }
 
 fn splice(xml: &[u8], mut splices: Vec<(usize, usize, String)>) -> Vec<u8> {
@@ -276,6 +282,22 @@ mod tests {
             text: text.into(),
             style: None,
         }
+    }
+
+    #[test]
+    fn attributes_are_replaced_in_place_whatever_follows_them() {
+        let tag = r#"<dimension ref="A1:B2" x:extra="1"/>"#;
+        assert_eq!(
+            with_attr(tag, "ref", "A1:D5"),
+            r#"<dimension ref="A1:D5" x:extra="1"/>"#
+        );
+        let row = r#"<row r="1" xspans="9" spans="1:2" ht="15">"#;
+        assert_eq!(
+            widen_spans(row, Some(3)),
+            r#"<row r="1" xspans="9" spans="1:4" ht="15">"#
+        );
+        assert_eq!(widen_spans(row, Some(1)), row, "already covered");
+        assert_eq!(with_attr("<row>", "spans", "1:2"), "<row>");
     }
 
     #[test]
