@@ -8,47 +8,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use polars::prelude::*;
-
 use super::classify::{ACCEPTED, NonRecord, OUTSIDE_PERIOD, Reason};
 use super::lines::RecordLines;
 use super::{Input, LogFile, Rejected};
 use crate::config::LogFormat;
 use crate::error::{Error, Result};
 
-/// (file, code) → (records, first row), from the scan's counts.
-fn counts_by_file(counts: &DataFrame) -> Result<BTreeMap<(u32, u32), (u64, u64)>> {
-    let mut by_file = BTreeMap::new();
-    if counts.height() == 0 {
-        return Ok(by_file);
-    }
-    let file = counts.column("file").and_then(|c| c.u32().cloned());
-    let code = counts.column("code").and_then(|c| c.u32().cloned());
-    let n = counts
-        .column("n")
-        .and_then(|c| c.cast(&DataType::UInt64))
-        .and_then(|c| c.u64().cloned());
-    let first = counts.column("first_row").and_then(|c| c.u64().cloned());
-    let (Ok(file), Ok(code), Ok(n), Ok(first)) = (file, code, n, first) else {
-        return Err(Error::Internal(format!(
-            "unexpected shape of the log record counts: {:?}",
-            counts.schema()
-        )));
-    };
-    for i in 0..counts.height() {
-        if let (Some(f), Some(c), Some(n)) = (file.get(i), code.get(i), n.get(i)) {
-            by_file.insert((f, c), (n, first.get(i).unwrap_or(0)));
-        }
-    }
-    Ok(by_file)
-}
-
 /// Per-file totals and per-reason rejects, with the line of each reason's first record.
 pub(super) fn account(
     inputs: &[Input],
-    counts: &DataFrame,
+    by_file: &BTreeMap<(u32, u32), (u64, u64)>,
 ) -> Result<(Vec<LogFile>, Vec<Rejected>)> {
-    let by_file = counts_by_file(counts)?;
     let mut files = Vec::new();
     let mut rejected = Vec::new();
     for (i, input) in inputs.iter().enumerate() {
@@ -145,7 +115,6 @@ mod tests {
             format,
             source: 0,
             bad_lines: vec![3],
-            cleaned: None,
             traces: None,
         };
         // Rows 0, 1, 2 are lines 1, 4, 5 (line 2 blank, line 3 not JSON).

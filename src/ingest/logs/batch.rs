@@ -1,11 +1,10 @@
-//! Many log files read in few queries (issue 15): a Polars query costs milliseconds however
-//! small its input, so thousands of hourly files must not cost a query each. In: the files the
-//! scan hands over. Out: `collect_into` calls over batches — small JSON-lines files' slices
-//! concatenated into one buffer (`JsonBatch`), small CSVs with the same header in one
-//! multi-file reader (`flush_csv`), other files up to 256 to a query (`Batch`). Guarantees:
-//! every row keeps its own file and its row in that file (`locate`, `locate_paths`), so the
+//! Many CSV and Parquet files read in few queries (issue 15): a Polars query costs milliseconds
+//! however small its input, so thousands of hourly files must not cost a query each. In: the
+//! files the scan hands over. Out: `collect_into` calls over batches — small CSVs with the same
+//! header in one multi-file reader (`flush_csv`), other files up to 256 to a query (`Batch`).
+//! Guarantees: every row keeps its own file and its row in that file (`locate_paths`), so the
 //! account, reject lines and excerpts are as if each file were read alone; a panic names the
-//! batch's files.
+//! batch's files. (JSON-lines files have their own reader, `jsonl`.)
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -14,8 +13,9 @@ use polars::prelude::*;
 
 use super::Input;
 use super::classify::canonical;
-use super::read::{GROUP_PATH, scan_csv_group, scan_file};
-use super::scan::{Collected, collect_into, polars_error, scan_path};
+use super::read::{GROUP_PATH, scan_csv_group};
+use super::scan::{collect_into, polars_error, scan_path};
+use super::tally::Gathered;
 use crate::config::{Config, LogFormat};
 use crate::error::{Error, Result, contain};
 
@@ -51,7 +51,7 @@ pub(super) fn flush_csv(
     config: &Config,
     inputs: &[Input],
     (members, (start, end)): (&[usize], (i64, i64)),
-    out: &mut Collected,
+    out: &mut Gathered,
 ) -> Result<()> {
     let group: Vec<&Input> = members.iter().filter_map(|&i| inputs.get(i)).collect();
     let Some(source) = group.first().and_then(|i| config.logs.get(i.source)) else {
@@ -99,7 +99,7 @@ fn locate_paths(lf: LazyFrame, index: Arc<HashMap<String, u32>>) -> PolarsResult
     ]))
 }
 
-/// The most files (or JSON slices) one query reads: enough to spread a query's fixed cost over
+/// The most files one query reads: enough to spread a query's fixed cost over
 /// thousands of hourly files, few enough that Polars' plan stays small.
 pub(super) const MAX_BATCH_FILES: usize = 256;
 
@@ -124,7 +124,7 @@ impl Batch {
         &mut self,
         config: &Config,
         inputs: &[Input],
-        out: &mut Collected,
+        out: &mut Gathered,
     ) -> Result<()> {
         if self.frames.is_empty() {
             return Ok(());
@@ -133,84 +133,6 @@ impl Batch {
         let named = batch_name(&std::mem::take(&mut self.paths));
         contain(&named, "reading the log files", || {
             collect_into(config, inputs, frames, out)
-        })
-    }
-}
-
-/// Slices of JSON-lines files of one source and format, concatenated into one buffer that one
-/// reader parses; `spans` maps its rows back to each file's own rows.
-#[derive(Default)]
-pub(super) struct JsonBatch {
-    /// The source and format every slice shares (one reader, one field map).
-    key: Option<(usize, LogFormat)>,
-    bytes: Vec<u8>,
-    /// (first row of the span in the buffer, input index, first row of the span in its file),
-    /// in buffer order.
-    spans: Vec<Span>,
-    rows: u64,
-    inputs: Vec<usize>,
-}
-
-type Span = (u64, u32, u64);
-
-impl JsonBatch {
-    /// At the byte budget (`limit`) or the slice count a query takes.
-    pub(super) fn is_full(&self, limit: usize) -> bool {
-        self.bytes.len() >= limit || self.spans.len() >= MAX_BATCH_FILES
-    }
-
-    pub(super) fn key(&self) -> Option<(usize, LogFormat)> {
-        self.key
-    }
-
-    pub(super) fn push(
-        &mut self,
-        (input, key): (usize, (usize, LogFormat)),
-        slice: (&[u8], u64, u64),
-    ) {
-        let (bytes, rows_before, rows) = slice;
-        self.key = Some(key);
-        self.bytes.extend_from_slice(bytes);
-        if !bytes.ends_with(b"\n") {
-            // A file's last line without its line end must not run into the next file's first.
-            self.bytes.push(b'\n');
-        }
-        self.spans.push((self.rows, input as u32, rows_before));
-        self.rows += rows;
-        if self.inputs.last() != Some(&input) {
-            self.inputs.push(input);
-        }
-    }
-
-    /// One reader over the buffer, its rows located in their files, one query.
-    pub(super) fn flush(
-        &mut self,
-        config: &Config,
-        inputs: &[Input],
-        (start, end): (i64, i64),
-        out: &mut Collected,
-    ) -> Result<()> {
-        let batch = std::mem::take(self);
-        let (Some((source_index, _)), Some(first)) =
-            (batch.key, batch.inputs.first().and_then(|&i| inputs.get(i)))
-        else {
-            return Ok(());
-        };
-        let Some(source) = config.logs.get(source_index) else {
-            return Err(Error::Internal("a log batch names no source".into()));
-        };
-        let paths: Vec<String> = batch
-            .inputs
-            .iter()
-            .filter_map(|&i| inputs.get(i))
-            .map(|i| i.path.display().to_string())
-            .collect();
-        let named = batch_name(&paths);
-        let spans = Arc::new(batch.spans);
-        contain(&named, "reading the log files", || {
-            let lf = scan_file(first, source, Some((batch.bytes, 0)))?;
-            let lf = canonical(locate(lf, spans), source, None, start, end);
-            collect_into(config, inputs, vec![lf], out)
         })
     }
 }
@@ -224,43 +146,4 @@ fn batch_name(paths: &[String]) -> PathBuf {
         name.push_str(&format!(" and {more} more"));
     }
     PathBuf::from(name)
-}
-
-/// Rows of a batch's buffer as (`file`, `row` in that file), by the spans of `JsonBatch`.
-fn locate(lf: LazyFrame, spans: Arc<Vec<Span>>) -> LazyFrame {
-    let span_of = |spans: &[Span], row: u64| -> Span {
-        let i = spans.partition_point(|s| s.0 <= row).saturating_sub(1);
-        spans.get(i).copied().unwrap_or((0, 0, 0))
-    };
-    let for_file = spans.clone();
-    let file = col("row").map(
-        move |c| {
-            let rows = c.as_materialized_series().cast(&DataType::UInt64)?;
-            let out: UInt32Chunked = rows
-                .u64()?
-                .iter()
-                .map(|r| r.map(|r| span_of(&for_file, r).1))
-                .collect();
-            Ok(out.with_name("file".into()).into_column())
-        },
-        |_, f| Ok(Field::new(f.name().clone(), DataType::UInt32)),
-    );
-    let row = col("row").map(
-        move |c| {
-            let rows = c.as_materialized_series().cast(&DataType::UInt64)?;
-            let out: UInt64Chunked = rows
-                .u64()?
-                .iter()
-                .map(|r| {
-                    r.map(|r| {
-                        let (at, _, before) = span_of(&spans, r);
-                        r - at + before
-                    })
-                })
-                .collect();
-            Ok(out.with_name("row".into()).into_column())
-        },
-        |_, f| Ok(Field::new(f.name().clone(), DataType::UInt64)),
-    );
-    lf.with_columns([file.alias("file"), row.alias("row")])
 }

@@ -4,7 +4,6 @@
 //! and the read schema of the mapped paths. Guarantees: an extension that names no format is an
 //! error asking for `format`; a path mapped both as a field and as an object is an error.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 
@@ -79,69 +78,10 @@ pub(crate) fn json_path(format: LogFormat, path: &str) -> Vec<String> {
     }
 }
 
-/// A tree of the mapped paths as a read schema: every leaf a string (Polars writes JSON numbers
-/// and booleans into string columns as their text), every inner node a struct.
-pub(super) fn json_schema(paths: &[Vec<String>]) -> std::result::Result<Schema, String> {
-    #[derive(Default)]
-    struct Node(BTreeMap<String, Node>, bool);
-    let mut root = Node::default();
-    for p in paths {
-        let mut node = &mut root;
-        for (i, key) in p.iter().enumerate() {
-            node = node.0.entry(key.clone()).or_default();
-            if i + 1 == p.len() {
-                node.1 = true;
-            }
-        }
-    }
-    fn dtype(key: &str, node: &Node) -> std::result::Result<DataType, String> {
-        match (node.0.is_empty(), node.1) {
-            (true, _) => Ok(DataType::String),
-            (false, true) => Err(format!(
-                "`{key}` is mapped both as a field and as an object holding other fields"
-            )),
-            (false, false) => Ok(DataType::Struct(
-                node.0
-                    .iter()
-                    .map(|(k, n)| dtype(k, n).map(|d| Field::new(k.as_str().into(), d)))
-                    .collect::<std::result::Result<_, _>>()?,
-            )),
-        }
-    }
-    root.0
-        .iter()
-        .map(|(k, n)| dtype(k, n).map(|d| Field::new(k.as_str().into(), d)))
-        .collect()
-}
-
 pub(super) fn nested(path: &[String]) -> Expr {
     let mut expr = col(path[0].as_str());
     for key in &path[1..] {
         expr = expr.struct_().field_by_name(key);
     }
     expr
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_path_cannot_be_both_a_field_and_an_object() {
-        let paths = vec![
-            vec!["model".to_string()],
-            vec!["model".to_string(), "name".to_string()],
-        ];
-        assert!(json_schema(&paths).is_err());
-        let ok = vec![
-            vec!["_source".to_string(), "ts".to_string()],
-            vec![
-                "_source".to_string(),
-                "model".to_string(),
-                "name".to_string(),
-            ],
-        ];
-        let schema = json_schema(&ok).unwrap();
-        assert_eq!(schema.len(), 1);
-    }
 }

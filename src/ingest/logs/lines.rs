@@ -6,10 +6,9 @@
 //! excerpt (`RecordLines`, one pass front to back). Guarantees: no line is read into memory
 //! beyond one slice or one line; a very long line grows its slice instead of being cut.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use super::Input;
 use crate::error::{Error, Result};
 
 /// A line that is not a record. Every stage that numbers rows (Polars' reader, the not-JSON pass,
@@ -18,7 +17,7 @@ pub(crate) fn is_blank(line: &[u8]) -> bool {
     trim_line(line).is_empty()
 }
 
-fn trim_line(buf: &[u8]) -> &[u8] {
+pub(super) fn trim_line(buf: &[u8]) -> &[u8] {
     let end = buf
         .iter()
         .rposition(|b| !matches!(b, b'\n' | b'\r' | b' ' | b'\t'))
@@ -29,11 +28,6 @@ fn trim_line(buf: &[u8]) -> &[u8] {
 /// The UTF-8 byte-order mark some exporters (Windows tools, Excel) write first: not part of the
 /// first record, which must not be lost as "not JSON" for it.
 pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// `line` without a leading byte-order mark.
-pub(crate) fn without_bom(line: &[u8]) -> &[u8] {
-    line.strip_prefix(BOM).unwrap_or(line)
-}
 
 /// The longest line a JSON-lines file may hold: far beyond any inference record, and what keeps
 /// a file of one endless line from being read into memory.
@@ -109,8 +103,7 @@ impl<R: Read> RecordLines<R> {
     }
 }
 
-/// A JSON-lines file as consecutive slices of whole lines, each with its count of non-blank
-/// lines (the rows Polars sees).
+/// A JSON-lines file as consecutive slices of whole lines (a byte-order mark cut off the first).
 pub(super) struct LineSlices {
     file: std::fs::File,
     path: PathBuf,
@@ -119,7 +112,6 @@ pub(super) struct LineSlices {
     /// Whether the first slice (where a byte-order mark may be) has been cut.
     started: bool,
     pub(super) done: bool,
-    pub(super) rows_before: u64,
 }
 
 impl LineSlices {
@@ -139,12 +131,11 @@ impl LineSlices {
             carry: Vec::new(),
             started: false,
             done: false,
-            rows_before: 0,
         })
     }
 
-    /// The next slice of whole lines holding at least one row, and its row count.
-    pub(super) fn next_slice(&mut self) -> Result<Option<(Vec<u8>, u64)>> {
+    /// The next slice of whole lines (the last may lack its line end).
+    pub(super) fn next_slice(&mut self) -> Result<Option<Vec<u8>>> {
         use std::io::Read;
         while !self.done {
             let mut buf = std::mem::take(&mut self.carry);
@@ -160,118 +151,44 @@ impl LineSlices {
                     break;
                 }
             }
+            // The unfinished last line (all of it at the end of the file) may not pass
+            // `MAX_LINE`: a file of one endless line is refused, not read whole.
+            let tail = buf.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+            if buf.len() - tail > MAX_LINE {
+                return Err(Error::Logs {
+                    path: self.path.clone(),
+                    line: None,
+                    message: format!(
+                        "holds a line longer than {} MiB: not an inference record",
+                        MAX_LINE >> 20,
+                    ),
+                });
+            }
             if !self.done {
                 // Keep the unfinished last line for the next slice; a slice without a line end
-                // is one very long line, and grows until it has one — up to `MAX_LINE`.
-                match buf.iter().rposition(|&b| b == b'\n') {
-                    Some(i) => self.carry = buf.split_off(i + 1),
-                    None if buf.len() > MAX_LINE + self.size => {
-                        return Err(Error::Logs {
-                            path: self.path.clone(),
-                            line: None,
-                            message: format!(
-                                "holds a line longer than {} MiB after row {}: not an \
-                                 inference record",
-                                MAX_LINE >> 20,
-                                self.rows_before
-                            ),
-                        });
-                    }
-                    None => {
-                        self.carry = buf;
-                        continue;
-                    }
+                // is one long line, and grows until it has one.
+                if tail == 0 {
+                    self.carry = buf;
+                    continue;
                 }
+                self.carry = buf.split_off(tail);
             }
             if !self.started && buf.starts_with(BOM) {
                 buf.drain(..BOM.len());
             }
             self.started = true;
-            let rows = buf
-                .split(|&b| b == b'\n')
-                .filter(|line| !is_blank(line))
-                .count() as u64;
-            if rows > 0 {
-                return Ok(Some((buf, rows)));
+            if !buf.is_empty() {
+                return Ok(Some(buf));
             }
-            // Only blank lines: nothing for Polars, and no rows to number.
         }
         Ok(None)
     }
 }
 
-/// Find the lines Polars cannot parse; if any, write the others to a temporary copy that is
-/// scanned instead. Returns whether any were found.
-pub(super) fn set_aside_bad_lines(input: &mut Input) -> Result<bool> {
-    let path = input.path.clone();
-    let file = std::fs::File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-    let mut reader = BufReader::new(file);
-    let mut bad = Vec::new();
-    let mut copy: Option<std::io::BufWriter<tempfile::NamedTempFile>> = None;
-    // Bytes before the first bad line, copied as they are once there is one.
-    let mut good_prefix = 0u64;
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    loop {
-        buf.clear();
-        let n = read_line_capped(&mut reader, &mut buf).map_err(|e| Error::Logs {
-            path: path.clone(),
-            line: Some(line_no + 1),
-            message: format!("cannot read: {e}"),
-        })?;
-        if n == 0 {
-            break;
-        }
-        line_no += 1;
-        let text = trim_line(&buf);
-        let text = if line_no == 1 {
-            without_bom(text)
-        } else {
-            text
-        };
-        if text.is_empty() {
-            if copy.is_none() {
-                good_prefix += n as u64;
-            }
-            continue;
-        }
-        let ok = serde_json::from_slice::<serde_json::Value>(text).is_ok();
-        if !ok {
-            bad.push(line_no);
-            if copy.is_none() {
-                let mut tmp = tempfile::NamedTempFile::new()
-                    .map_err(|e| Error::io("cannot create a temporary file for", &path, e))?;
-                let prefix =
-                    std::fs::File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
-                std::io::copy(&mut std::io::Read::take(prefix, good_prefix), &mut tmp)
-                    .map_err(|e| Error::io("cannot write a temporary copy of", &path, e))?;
-                copy = Some(std::io::BufWriter::with_capacity(1 << 20, tmp));
-            }
-            continue;
-        }
-        match copy.as_mut() {
-            Some(tmp) => {
-                tmp.write_all(text)
-                    .and_then(|_| tmp.write_all(b"\n"))
-                    .map_err(|e| Error::io("cannot write a temporary copy of", &path, e))?;
-            }
-            None => good_prefix += n as u64,
-        }
-    }
-    input.bad_lines = bad;
-    input.cleaned =
-        match copy {
-            Some(w) => Some(w.into_inner().map_err(|e| {
-                Error::io("cannot write a temporary copy of", &path, e.into_error())
-            })?),
-            None => None,
-        };
-    Ok(!input.bad_lines.is_empty())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
 
     #[test]
     fn line_slices_hold_every_record_line_whole() {
@@ -281,23 +198,22 @@ mod tests {
         tmp.write_all(text).unwrap();
         for size in [1, 5, 12, 1000] {
             let mut slices = LineSlices::open(tmp.path(), size).unwrap();
-            let (mut joined, mut rows) = (Vec::new(), 0);
-            while let Some((bytes, n)) = slices.next_slice().unwrap() {
+            let mut joined = Vec::new();
+            while let Some(bytes) = slices.next_slice().unwrap() {
                 if !slices.done {
                     assert_eq!(bytes.last(), Some(&b'\n'), "slice size {size}");
                 }
                 joined.extend_from_slice(&bytes);
-                rows += n;
             }
-            // Slices of only blank lines are skipped; every line with a record is there, in order.
+            // Every line is there whole, in order: the slices put together are the file.
+            assert_eq!(&joined[..], &text[..], "slice size {size}");
             let records = |b: &[u8]| -> Vec<Vec<u8>> {
                 b.split(|&c| c == b'\n')
                     .filter(|l| !is_blank(l))
                     .map(<[u8]>::to_vec)
                     .collect()
             };
-            assert_eq!(records(&joined), records(text), "slice size {size}");
-            assert_eq!(rows, 5, "slice size {size}");
+            assert_eq!(records(&joined).len(), 5, "slice size {size}");
         }
     }
 
@@ -310,8 +226,8 @@ mod tests {
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
         tmp.write_all(text).unwrap();
         let mut slices = LineSlices::open(tmp.path(), 1000).unwrap();
-        let (bytes, rows) = slices.next_slice().unwrap().unwrap();
-        assert_eq!((&bytes[..], rows), (&b"{\"a\":1}\n{\"a\":2}\n"[..], 2));
+        let bytes = slices.next_slice().unwrap().unwrap();
+        assert_eq!(&bytes[..], &b"{\"a\":1}\n{\"a\":2}\n"[..]);
     }
 
     #[test]

@@ -3,21 +3,25 @@
 //! summary of the period's accepted records per model (`summary`), with every record accounted
 //! for: each file's records are either accepted inside the period, outside the period, or
 //! rejected with a reason, and the three add up to what the file holds. The stages, in order:
-//! `format` (which format, where the fields are), `read` (Polars' lazy scan of the mapped fields),
-//! `classify` (parse values with `values`, give each record its code), `scan` (one streaming query
-//! over every file, in slices of whole lines as `lines` cuts them), `account` (per-file totals and
-//! rejects with their lines), `summary` (the accepted records summarised per model). A line that is not JSON at all is found by a second, line-by-line
-//! pass over that file only (Polars refuses the whole file), counted with its line number, and the
-//! rest is read as usual.
+//! `format` (which format, where the fields are); `scan`, one pass over every file — JSON lines
+//! by `jsonl` on every core (`lines` cuts slices, `fields` reads a record's mapped fields,
+//! `record` classifies it, a line that is not JSON is counted with its line number), CSV and
+//! Parquet by Polars (`read`, `batch`, `classify` with `values`); both keep only `tally`'s
+//! per-model counts and values; then `account` (per-file totals and rejects with their lines)
+//! and `summary` (the tallies summarised per model).
 
 mod account;
 mod batch;
 mod classify;
+mod fields;
 mod format;
+mod jsonl;
 mod lines;
 mod read;
+mod record;
 mod scan;
 pub mod summary;
+mod tally;
 mod traces;
 mod values;
 
@@ -109,10 +113,8 @@ struct Input {
     path: PathBuf,
     format: LogFormat,
     source: usize,
-    /// Lines that are not JSON (1-based line numbers), found only when Polars refused the file.
+    /// Lines that are not JSON (1-based line numbers), as the JSON-lines reader found them.
     bad_lines: Vec<u64>,
-    /// A copy without the bad lines, scanned in the file's place.
-    cleaned: Option<tempfile::NamedTempFile>,
     /// An `mlflow-traces` source: `path` is then its records' file, and this the store.
     traces: Option<TraceOrigin>,
 }
@@ -139,24 +141,10 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
         return Ok(LogData::default());
     }
     let mut inputs = list_inputs(config, warnings)?;
-    let scanned = match scan::scan_all(config, &inputs) {
-        Ok(out) => out,
-        Err(first) => {
-            // Polars stops at the first line that is not JSON; find such lines, set them aside and
-            // scan again. If there are none, the failure was something else: report it.
-            let mut found = false;
-            for input in inputs
-                .iter_mut()
-                .filter(|i| is_json(i.format) && i.traces.is_none())
-            {
-                found |= lines::set_aside_bad_lines(input)?;
-            }
-            if !found {
-                return Err(first);
-            }
-            scan::scan_all(config, &inputs)?
-        }
-    };
+    let mut scanned = scan::scan_all(config, &inputs)?;
+    for (i, input) in inputs.iter_mut().enumerate() {
+        input.bad_lines = scanned.bad_lines.remove(&(i as u32)).unwrap_or_default();
+    }
     let (accounts, mut rejected) = account::account(&inputs, &scanned.counts)?;
     let scoped = config.scope.is_scoped();
     let mut files: Vec<FileRead> = inputs
@@ -196,7 +184,7 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
         });
     }
     // The records are summarised and dropped here: nothing downstream needs one.
-    let models = summary::summarise(&scanned.records, config.period).map_err(|e| Error::Logs {
+    let models = summary::summarise(scanned.tallies, config.period).map_err(|e| Error::Logs {
         path: "sources.logs".into(),
         line: None,
         message: format!("summarising the accepted records: {e}"),
@@ -220,7 +208,6 @@ fn list_inputs(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Input>
                 format: LogFormat::Ndjson,
                 source: i,
                 bad_lines: Vec::new(),
-                cleaned: None,
                 traces: Some(origin),
             });
             continue;
@@ -238,7 +225,6 @@ fn list_inputs(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Input>
                 format,
                 source: i,
                 bad_lines: Vec::new(),
-                cleaned: None,
                 traces: None,
             });
         }

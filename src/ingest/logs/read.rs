@@ -1,112 +1,57 @@
-//! One log file read by Polars, lazily and with only the mapped fields projected. In: the file
-//! (or a slice of its lines), its format and the configured field map. Out: a `LazyFrame` of the
+//! One CSV or Parquet log file read by Polars, lazily and with only the mapped fields projected.
+//! In: the file, its format and the configured field map. Out: a `LazyFrame` of the
 //! raw fields `row`, `ts_raw`, `model`, `version`, `latency_raw`, `status`, `score_raw`, every
-//! one text or null. Guarantees: rows are numbered as `lines` numbers them (a slice continues
-//! the count); a CSV or Parquet file without a timestamp or model column is an error naming the
-//! columns it has; the other fields may be absent (null).
+//! one text or null. Guarantees: rows are numbered from 0 in file order; a file
+//! without a timestamp or model column is an error naming the columns it has; the other fields
+//! may be absent (null).
 
 use polars::prelude::*;
 
 use super::Input;
-use super::format::{field_list, json_path, json_schema, nested};
+use super::format::{field_list, nested};
 use super::scan::{polars_error, scan_path};
 use crate::config::{LogFormat, LogSource};
 use crate::error::{Error, Result};
 
-/// The raw fields of one file as columns `row`, `ts_raw`, `model`, `version`, `latency_raw`,
-/// `status`, `score_raw`.
-/// A JSON-lines file comes as a slice of its lines and the number of rows before the slice.
-pub(super) fn scan_file(
-    input: &Input,
-    source: &LogSource,
-    slice: Option<(Vec<u8>, u64)>,
-) -> Result<LazyFrame> {
+/// The raw fields of one CSV or Parquet file as columns `row`, `ts_raw`, `model`, `version`,
+/// `latency_raw`, `status`, `score_raw` (and the Splunk markers, null here).
+pub(super) fn scan_file(input: &Input, source: &LogSource) -> Result<LazyFrame> {
     let path = scan_path(input);
     let pl_path = PlRefPath::new(path.to_string_lossy().as_ref());
     let row_index = Some(RowIndex {
         name: "row".into(),
-        offset: slice.as_ref().map_or(0, |s| s.1 as IdxSize),
+        offset: 0,
     });
     let fields = field_list(&source.fields);
     let lf = match input.format {
-        LogFormat::Splunk | LogFormat::Elasticsearch | LogFormat::Ndjson => {
-            let mut paths: Vec<Vec<String>> = fields
-                .iter()
-                .map(|(_, p)| json_path(input.format, p))
-                .collect();
-            let splunk = input.format == LogFormat::Splunk;
-            if splunk {
-                // A Splunk export's own lines: previews, the terminator, messages.
-                paths.extend(SPLUNK_KEYS.map(|k| vec![k.to_string()]));
-            }
-            let schema = json_schema(&paths).map_err(|message| Error::Logs {
-                path: input.path.clone(),
-                line: None,
-                message,
-            })?;
-            let reader = match slice {
-                Some((bytes, _)) => {
-                    LazyJsonLineReader::new_with_sources(ScanSources::Buffers(Arc::from([
-                        polars_buffer::Buffer::from_vec(bytes),
-                    ])))
-                }
-                None => LazyJsonLineReader::new(pl_path),
-            };
-            let lf = reader
-                .with_schema(Some(Arc::new(schema)))
-                .with_ignore_errors(true)
-                .with_row_index(row_index)
-                .finish()
-                .map_err(|e| polars_error(std::slice::from_ref(input), e))?;
-            let mut exprs: Vec<Expr> = fields
-                .iter()
-                .zip(&paths)
-                .map(|((name, _), p)| nested(p).alias(*name))
-                .collect();
-            exprs.extend(splunk_markers(splunk));
-            lf.select(std::iter::once(col("row")).chain(exprs).collect::<Vec<_>>())
-        }
-        LogFormat::Csv => {
-            let lf = LazyCsvReader::new(pl_path)
-                .with_has_header(true)
-                .with_infer_schema_length(Some(0))
-                .with_row_index(row_index)
-                .finish()
-                .map_err(|e| polars_error(std::slice::from_ref(input), e))?;
-            by_column(lf, input, &fields)?.with_columns(splunk_markers(false))
-        }
-        LogFormat::Parquet => {
+        LogFormat::Csv => LazyCsvReader::new(pl_path)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .with_row_index(row_index)
+            .finish()
+            .map_err(|e| polars_error(std::slice::from_ref(input), e))?,
+        _ => {
             let args = ScanArgsParquet {
                 row_index,
                 ..Default::default()
             };
-            let lf = LazyFrame::scan_parquet(pl_path, args)
-                .map_err(|e| polars_error(std::slice::from_ref(input), e))?;
-            by_column(lf, input, &fields)?.with_columns(splunk_markers(false))
+            LazyFrame::scan_parquet(pl_path, args)
+                .map_err(|e| polars_error(std::slice::from_ref(input), e))?
         }
     };
-    Ok(lf)
+    Ok(by_column(lf, input, &fields)?.with_columns(splunk_markers()))
 }
 
 /// The top-level keys of a Splunk export's lines besides `result`.
 const SPLUNK_KEYS: [&str; 3] = ["preview", "lastrow", "messages"];
 
-/// `preview`, `lastrow`, `messages` (text or null) and `no_result`: what tells a Splunk export's
-/// own lines from its records; constants for every other format.
-fn splunk_markers(splunk: bool) -> Vec<Expr> {
-    let text = |k: &str| {
-        if splunk {
-            col(k).cast(DataType::String).alias(k)
-        } else {
-            lit(NULL).cast(DataType::String).alias(k)
-        }
-    };
-    let mut out: Vec<Expr> = SPLUNK_KEYS.map(text).to_vec();
-    out.push(if splunk {
-        col("result").is_null().alias("no_result")
-    } else {
-        lit(false).alias("no_result")
-    });
+/// `preview`, `lastrow`, `messages` and `no_result`: what tells a Splunk export's own lines
+/// from its records, constants here (a Splunk export is JSON lines, read by `jsonl`).
+fn splunk_markers() -> Vec<Expr> {
+    let mut out: Vec<Expr> = SPLUNK_KEYS
+        .map(|k| lit(NULL).cast(DataType::String).alias(k))
+        .to_vec();
+    out.push(lit(false).alias("no_result"));
     out
 }
 
@@ -137,7 +82,7 @@ pub(super) fn scan_csv_group(group: &[&Input], source: &LogSource) -> Result<Laz
         .map_err(|e| polars_error(std::slice::from_ref(first), e))?;
     let fields = field_list(&source.fields);
     let lf = by_column(lf, first, &fields)?;
-    Ok(lf.with_columns(splunk_markers(false)))
+    Ok(lf.with_columns(splunk_markers()))
 }
 
 /// CSV and Parquet: a field is a column (a dotted path reaches into a Parquet struct column). A

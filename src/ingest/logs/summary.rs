@@ -1,8 +1,8 @@
 //! The engine-neutral log summary (issue 20; docs/log-summary.md): everything the KPI document
 //! needs of the period's accepted records, per model, in a few numbers — so any engine that can
 //! count, sort and take exact quantiles can produce it, and the KPI stage never sees a record.
-//! In: the accepted records as the embedded Polars pass leaves them (`model`, `version`, `ts` ns
-//! UTC, `latency`, `score`, `has_status`, `is_error`). Out: a `ModelSummary` per model name.
+//! In: the log pass's per-model tallies (`tally`: counts, and each accepted record's latency,
+//! time and PSI-window score). Out: a `ModelSummary` per model name.
 //! Guarantees: quantiles are exact with linear interpolation between closest ranks (numpy's
 //! default); a figure whose inputs are empty is `None`, never 0; every count is exact.
 
@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{NS_PER_DAY, period_bounds_ns};
+use super::tally::{Chunks, ModelTally, Tallies};
 use crate::config::Period;
 
 /// SPEC §4: PSI compares the first and the last 30 days' scores.
@@ -58,202 +58,123 @@ pub struct PsiBins {
     pub last: [u64; PSI_BINS],
 }
 
-/// The embedded producer: every model's summary from the accepted records, with Polars.
-pub fn summarise(
-    records: &DataFrame,
+/// The embedded producer: every model's summary from the pass's tallies. Polars takes the exact
+/// quantiles and sorts the times; each model's values are dropped once summarised.
+pub(super) fn summarise(
+    tallies: Tallies,
     period: Period,
 ) -> PolarsResult<BTreeMap<String, ModelSummary>> {
-    let (start, _) = period_bounds_ns(period);
-    let lf = records
-        .clone()
-        .lazy()
-        // ts ≥ start, so truncating the quotient is flooring it; below 2^53 ns (104 days) the
-        // f64 quotient is exact enough for any period of up to a few years.
-        .with_column(
-            ((col("ts") - lit(start)) / lit(NS_PER_DAY))
-                .cast(DataType::Int64)
-                .alias("day"),
-        );
-    let mut out = per_model(lf.clone())?;
-    let daily = lf
-        .clone()
-        .group_by([col("model"), col("day")])
-        .agg([len().cast(DataType::UInt64).alias("n")]);
-    for (name, key, n) in triples(&stream(daily)?, "day")? {
-        if let (Some(fig), Ok(day)) = (out.get_mut(&name), key.parse::<i64>()) {
-            fig.daily.insert(day, n);
-        }
-    }
-    let versions = lf
-        .clone()
-        .filter(col("version").is_not_null())
-        .group_by([col("model"), col("version")])
-        .agg([len().cast(DataType::UInt64).alias("n")]);
-    for (name, version, n) in triples(&stream(versions)?, "version")? {
-        if let Some(fig) = out.get_mut(&name) {
-            fig.versions.insert(version, n);
-        }
-    }
-    for (name, bins) in psi_bins(lf, period)? {
-        if let Some(fig) = out.get_mut(&name) {
-            fig.psi_bins = Some(bins);
-        }
-    }
-    Ok(out)
-}
-
-/// The per-model counts, quantiles, mean, first and last time and longest inner gap.
-fn per_model(lf: LazyFrame) -> PolarsResult<BTreeMap<String, ModelSummary>> {
-    let sorted_ts = col("ts").sort(SortOptions::default());
-    let per_model = lf.group_by([col("model")]).agg([
-        len().cast(DataType::UInt64).alias("requests"),
-        col("has_status")
-            .sum()
-            .cast(DataType::UInt64)
-            .alias("with_status"),
-        col("is_error").sum().cast(DataType::UInt64).alias("errors"),
-        quantile("latency", 0.50).alias("p50"),
-        quantile("latency", 0.95).alias("p95"),
-        quantile("latency", 0.99).alias("p99"),
-        col("score").mean().alias("score_mean"),
-        col("ts").min().alias("first_ts"),
-        col("ts").max().alias("last_ts"),
-        (sorted_ts.clone() - sorted_ts.shift(lit(1)))
-            .max()
-            .alias("max_inner_gap"),
-    ]);
-    let per_model = stream(per_model)?;
-    let model = per_model.column("model")?.str()?.clone();
-    let u =
-        |name: &str| -> PolarsResult<UInt64Chunked> { Ok(per_model.column(name)?.u64()?.clone()) };
-    let typed = |name: &str, dtype: &DataType| per_model.column(name)?.cast(dtype);
-    let f = |name: &str| -> PolarsResult<Float64Chunked> {
-        Ok(typed(name, &DataType::Float64)?.f64()?.clone())
-    };
-    let i = |name: &str| -> PolarsResult<Int64Chunked> {
-        Ok(typed(name, &DataType::Int64)?.i64()?.clone())
-    };
-    let (requests, with_status, errors) = (u("requests")?, u("with_status")?, u("errors")?);
-    let (p50, p95, p99, mean) = (f("p50")?, f("p95")?, f("p99")?, f("score_mean")?);
-    let (first, last, gap) = (i("first_ts")?, i("last_ts")?, i("max_inner_gap")?);
     let mut out = BTreeMap::new();
-    for row in 0..per_model.height() {
-        let Some(name) = model.get(row) else { continue };
-        out.insert(
-            name.to_string(),
-            ModelSummary {
-                requests: requests.get(row).unwrap_or(0),
-                with_status: with_status.get(row).unwrap_or(0),
-                errors: errors.get(row).unwrap_or(0),
-                latency_p50_ms: p50.get(row),
-                latency_p95_ms: p95.get(row),
-                latency_p99_ms: p99.get(row),
-                score_mean: mean.get(row),
-                first_ts: first.get(row),
-                last_ts: last.get(row),
-                longest_inner_gap_ns: gap.get(row),
-                ..Default::default()
-            },
-        );
+    for (name, t) in tallies {
+        out.insert(name.into_string(), summarise_one(t, period)?);
     }
     Ok(out)
 }
 
-/// Collect with the streaming engine, which frees each morsel of input as it goes.
-fn stream(lf: LazyFrame) -> PolarsResult<DataFrame> {
-    let mut out = LazyFrame::collect_all_with_engine(
-        vec![lf.logical_plan],
-        Engine::Streaming,
-        OptFlags::default(),
-    )?;
-    out.pop()
-        .ok_or_else(|| polars_err!(ComputeError: "the streaming engine returned no result"))
+fn summarise_one(t: ModelTally, period: Period) -> PolarsResult<ModelSummary> {
+    let [p50, p95, p99] = match quantiles(t.latency, &[0.50, 0.95, 0.99])?.as_slice() {
+        [a, b, c] => [*a, *b, *c],
+        _ => [None; 3],
+    };
+    let (first_ts, last_ts, longest_inner_gap_ns) = times(t.ts);
+    let psi_bins = psi_bins(t.psi, period)?;
+    Ok(ModelSummary {
+        requests: t.requests,
+        with_status: t.with_status,
+        errors: t.errors,
+        latency_p50_ms: p50,
+        latency_p95_ms: p95,
+        latency_p99_ms: p99,
+        score_mean: (t.scores > 0).then(|| (t.score_sum.0 + t.score_sum.1) / t.scores as f64),
+        first_ts,
+        last_ts,
+        longest_inner_gap_ns,
+        daily: t
+            .daily
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| **n > 0)
+            .map(|(d, n)| (d as i64, *n))
+            .collect(),
+        versions: t
+            .versions
+            .into_iter()
+            .map(|(v, n)| (v.into_string(), n))
+            .collect(),
+        psi_bins,
+    })
 }
 
-fn quantile(column: &str, q: f64) -> Expr {
-    col(column).quantile(lit(q), QuantileMethod::Linear)
-}
-
-/// `(model, key as text, n)` rows of a grouped count.
-fn triples(df: &DataFrame, key: &str) -> PolarsResult<Vec<(String, String, u64)>> {
-    let model = df.column("model")?.str()?.clone();
-    let keys = df.column(key)?.cast(&DataType::String)?;
-    let keys = keys.str()?.clone();
-    let n = df.column("n")?.u64()?.clone();
-    Ok((0..df.height())
-        .filter_map(|i| {
-            Some((
-                model.get(i)?.to_string(),
-                keys.get(i)?.to_string(),
-                n.get(i)?,
-            ))
-        })
-        .collect())
-}
-
-/// The PSI windows' bin counts per model (see `PsiBins`).
-fn psi_bins(lf: LazyFrame, period: Period) -> PolarsResult<BTreeMap<String, PsiBins>> {
-    if period.days() < PSI_MIN_PERIOD_DAYS {
-        return Ok(BTreeMap::new());
+/// Exact quantiles with linear interpolation (Polars' `Linear`, numpy's default); `None`s when
+/// there are no values.
+fn quantiles(values: Chunks<f64>, qs: &[f64]) -> PolarsResult<Vec<Option<f64>>> {
+    let ca = float_array(values);
+    if ca.is_empty() {
+        return Ok(vec![None; qs.len()]);
     }
-    let (start, end) = period_bounds_ns(period);
-    let window = PSI_WINDOW_DAYS * NS_PER_DAY;
-    let scored = lf
-        .filter(col("score").is_not_null())
-        .with_column(
-            when(col("ts").lt(lit(start + window)))
-                .then(lit(0u32))
-                .when(col("ts").gt_eq(lit(end - window)))
-                .then(lit(1u32))
-                .otherwise(lit(NULL))
-                .cast(DataType::UInt32)
-                .alias("window"),
-        )
-        .filter(col("window").is_not_null());
-    let deciles: Vec<Expr> = (1..=9)
-        .map(|i| quantile("score", i as f64 / 10.0).alias(format!("q{i}")))
+    ca.quantiles(qs, QuantileMethod::Linear)
+}
+
+fn float_array(values: Chunks<f64>) -> Float64Chunked {
+    let mut chunks = values.into_chunks().into_iter();
+    let mut ca = Float64Chunked::from_vec("v".into(), chunks.next().unwrap_or_default());
+    for c in chunks {
+        ca.append_owned(Float64Chunked::from_vec("v".into(), c))
+            .unwrap_or_default();
+    }
+    ca
+}
+
+/// The first and last time and the longest gap between consecutive times, from the times
+/// sorted by Polars (the unsorted ones are dropped first, so only one copy is ever held).
+fn times(ts: Chunks<i64>) -> (Option<i64>, Option<i64>, Option<i64>) {
+    let mut chunks = ts.into_chunks().into_iter();
+    let mut ca = Int64Chunked::from_vec("ts".into(), chunks.next().unwrap_or_default());
+    for c in chunks {
+        ca.append_owned(Int64Chunked::from_vec("ts".into(), c))
+            .unwrap_or_default();
+    }
+    let sorted = ca.sort(false);
+    drop(ca);
+    let mut previous: Option<i64> = None;
+    let mut gap: Option<i64> = None;
+    for t in sorted.into_no_null_iter() {
+        if let Some(p) = previous {
+            gap = Some(gap.map_or(t - p, |g| g.max(t - p)));
+        }
+        previous = Some(t);
+    }
+    (sorted.first(), sorted.last(), gap)
+}
+
+/// The PSI windows' bin counts (see `PsiBins`): edges at the first window's deciles.
+fn psi_bins(psi: [Chunks<f64>; 2], period: Period) -> PolarsResult<Option<PsiBins>> {
+    let [first, last] = psi;
+    if period.days() < PSI_MIN_PERIOD_DAYS || first.len() == 0 {
+        return Ok(None);
+    }
+    let first = float_array(first);
+    let qs: Vec<f64> = (1..=9).map(|i| i as f64 / 10.0).collect();
+    let edges: Vec<f64> = first
+        .quantiles(&qs, QuantileMethod::Linear)?
+        .into_iter()
+        .flatten()
         .collect();
-    let edges = scored
-        .clone()
-        .filter(col("window").eq(lit(0u32)))
-        .group_by([col("model")])
-        .agg(deciles);
-    let bin = (1..=9)
-        .map(|i| col("score").gt(col(format!("q{i}"))).cast(DataType::UInt32))
-        .reduce(|a, b| a + b)
-        .unwrap_or(lit(0u32));
-    let counts = scored
-        .join(
-            edges,
-            [col("model")],
-            [col("model")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .with_column(bin.cast(DataType::UInt32).alias("bin"))
-        .group_by([col("model"), col("window"), col("bin")])
-        .agg([len().cast(DataType::UInt64).alias("n")]);
-    let counts = stream(counts)?;
-    let model = counts.column("model")?.str()?.clone();
-    let win = counts.column("window")?.u32()?.clone();
-    let bins = counts.column("bin")?.u32()?.clone();
-    let n = counts.column("n")?.u64()?.clone();
-    let mut out: BTreeMap<String, PsiBins> = BTreeMap::new();
-    for i in 0..counts.height() {
-        if let (Some(m), Some(w), Some(b), Some(n)) =
-            (model.get(i), win.get(i), bins.get(i), n.get(i))
-        {
-            let entry = out.entry(m.to_string()).or_default();
-            let side = if w == 0 {
-                &mut entry.first
-            } else {
-                &mut entry.last
-            };
-            if let Some(slot) = side.get_mut((b as usize).min(PSI_BINS - 1)) {
-                *slot += n;
+    let bin = |x: f64| (edges.iter().filter(|e| **e < x).count()).min(PSI_BINS - 1);
+    let mut bins = PsiBins::default();
+    for x in first.into_no_null_iter() {
+        if let Some(slot) = bins.first.get_mut(bin(x)) {
+            *slot += 1;
+        }
+    }
+    for chunk in last.into_chunks() {
+        for x in chunk {
+            if let Some(slot) = bins.last.get_mut(bin(x)) {
+                *slot += 1;
             }
         }
     }
-    Ok(out)
+    Ok(Some(bins))
 }
 
 #[cfg(test)]
@@ -281,7 +202,11 @@ mod tests {
             "is_error" => [false, true, false, false, false],
         )
         .unwrap();
-        let s = summarise(&records, period).unwrap();
+        let mut gathered = super::super::tally::Gathered::default();
+        gathered
+            .add_frame(&records, &super::super::tally::Window::of(period))
+            .unwrap();
+        let s = summarise(gathered.tallies, period).unwrap();
         let a = &s["a"];
         assert_eq!((a.requests, a.with_status, a.errors), (4, 3, 1));
         // numpy.quantile([10, 20, 30, 40], q), linear: 25, 30 + 0.85·10, 30 + 0.97·10.

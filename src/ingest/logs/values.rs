@@ -43,7 +43,7 @@ pub(super) fn parse_timestamps(c: &Column) -> PolarsResult<Series> {
     Ok(out.with_name(name).into_series())
 }
 
-fn parse_text_ts(text: &str) -> Option<i64> {
+pub(super) fn parse_text_ts(text: &str) -> Option<i64> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -113,6 +113,11 @@ fn epoch_ns(v: f64) -> Option<i64> {
     Some(whole as i64 * unit as i64 + ((v - whole) * unit).round() as i64)
 }
 
+/// Text as a finite number (surrounding spaces allowed), or `None`.
+pub(super) fn parse_number_text(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
 /// Numbers as f64; text that is not a finite number is null, which the caller rejects.
 pub(super) fn parse_numbers(c: &Column) -> PolarsResult<Series> {
     let s = c.as_materialized_series();
@@ -121,10 +126,7 @@ pub(super) fn parse_numbers(c: &Column) -> PolarsResult<Series> {
         DataType::String => s
             .str()?
             .iter()
-            .map(|v| {
-                v.and_then(|t| t.trim().parse::<f64>().ok())
-                    .filter(|f| f.is_finite())
-            })
+            .map(|v| v.and_then(parse_number_text))
             .collect(),
         DataType::Null => Float64Chunked::full_null(name.clone(), s.len()),
         // One rule for text and binary columns: a value that is not a finite number (NaN, ±inf
