@@ -80,6 +80,6 @@ d_wall, q_wall = float(d_wall), float(q_wall)
 print(f"records          {int(n):,} ({int(size) / 1e9:.2f} GB NDJSON)")
 print(f"dossier kpis     {d_wall:.2f} s wall, peak RSS {int(d_rss) / 1048576:.2f} GiB")
 print(f"duckdb           {q_wall:.2f} s wall, peak RSS {int(q_rss) / 1048576:.2f} GiB")
-print(f"ratio            {d_wall / q_wall:.2f}x DuckDB (budget 1.5x, 2 GiB)")
+print(f"ratio            {d_wall / q_wall:.2f}x DuckDB (target 0.5x and 1 GiB at 10 M)")
 print("figures agree    " + ("yes" if not bad else "NO\n  " + "\n  ".join(bad)))
 PY

@@ -14,7 +14,7 @@ use polars::prelude::*;
 use super::Input;
 use super::classify::canonical;
 use super::read::{GROUP_PATH, scan_csv_group};
-use super::scan::{collect_into, polars_error, scan_path};
+use super::scan::{collect_into, polars_error};
 use super::tally::Gathered;
 use crate::config::{Config, LogFormat};
 use crate::error::{Error, Result, contain};
@@ -29,18 +29,18 @@ pub(super) fn csv_group_key(input: &Input) -> Result<Option<Vec<u8>>> {
     if input.format != LogFormat::Csv {
         return Ok(None);
     }
-    let path = scan_path(input);
-    let size = std::fs::metadata(&path)
-        .map_err(|e| Error::io("cannot read", &path, e))?
+    let path = &input.path;
+    let size = std::fs::metadata(path)
+        .map_err(|e| Error::io("cannot read", path, e))?
         .len();
     if size > CSV_GROUP_MAX_BYTES {
         return Ok(None);
     }
-    let file = std::fs::File::open(&path).map_err(|e| Error::io("cannot read", &path, e))?;
+    let file = std::fs::File::open(path).map_err(|e| Error::io("cannot read", path, e))?;
     let mut header = Vec::new();
     std::io::BufReader::new(std::io::Read::take(file, 64 << 10))
         .read_until(b'\n', &mut header)
-        .map_err(|e| Error::io("cannot read", &path, e))?;
+        .map_err(|e| Error::io("cannot read", path, e))?;
     // A header that does not end within 64 KiB, or a quoted newline in it, is read alone.
     let whole = header.ends_with(b"\n") && !header.contains(&b'"');
     Ok(whole.then_some(header))
@@ -59,12 +59,7 @@ pub(super) fn flush_csv(
     };
     let index: HashMap<String, u32> = members
         .iter()
-        .filter_map(|&i| {
-            Some((
-                scan_path(inputs.get(i)?).to_string_lossy().into_owned(),
-                i as u32,
-            ))
-        })
+        .filter_map(|&i| Some((inputs.get(i)?.path.to_string_lossy().into_owned(), i as u32)))
         .collect();
     let paths: Vec<String> = group.iter().map(|i| i.path.display().to_string()).collect();
     contain(&batch_name(&paths), "reading the log files", || {

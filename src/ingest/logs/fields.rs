@@ -15,6 +15,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::value::RawValue;
 
 use super::format::{field_list, json_path};
+use super::values::{json_number_text, json_text};
 use crate::config::{LogFormat, LogSource};
 
 /// The fields a record is read for, in `field_list` order, then a Splunk export's own keys.
@@ -133,7 +134,7 @@ impl<'de> Found<'de> {
     /// A field's text as Polars' string reader gave it; `Err` for a number beyond f64.
     pub(super) fn text(&self, slot: usize) -> Result<Option<Cow<'de, str>>, NotJson> {
         match self.raw.get(slot).copied().flatten() {
-            Some(raw) => text_of(raw.get()),
+            Some(raw) => json_text(raw.get()),
             None => Ok(None),
         }
     }
@@ -152,7 +153,7 @@ impl Found<'_> {
             let f: f64 = raw.parse().map_err(|_| NotJson)?;
             return Ok((true, Some(f).filter(|f| f.is_finite())));
         }
-        let text = text_of(raw)?;
+        let text = json_text(raw)?;
         Ok((
             text.is_some(),
             text.as_deref().and_then(super::values::parse_number_text),
@@ -160,42 +161,29 @@ impl Found<'_> {
     }
 }
 
-fn text_of(raw: &str) -> Result<Option<Cow<'_, str>>, NotJson> {
-    let Some(first) = raw.bytes().next() else {
-        return Ok(None);
+/// Scalars are accepted and dropped (serde_json has already checked them: a number's range
+/// included, since these visits are reached through `deserialize_any`).
+macro_rules! accept_scalars {
+    () => {
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
     };
-    Ok(match first {
-        b'n' => None,
-        b'"' if !raw.contains('\\') => raw.get(1..raw.len() - 1).map(Cow::Borrowed),
-        b'"' => Some(Cow::Owned(
-            serde_json::from_str::<String>(raw).map_err(|_| NotJson)?,
-        )),
-        b't' | b'f' | b'{' | b'[' => Some(Cow::Borrowed(raw)),
-        _ => Some(number_text(raw)?),
-    })
-}
-
-/// A number's text: an integer's digits as written (`-0` as `0`), any other number in Rust's
-/// shortest round-trip form (`1.50` → `1.5`, `2e2` → `200`), as the string reader wrote them.
-fn number_text(raw: &str) -> Result<Cow<'_, str>, NotJson> {
-    let integer = !raw.contains(['.', 'e', 'E']);
-    if integer {
-        if let Ok(i) = raw.parse::<i64>() {
-            return Ok(if i == 0 {
-                Cow::Borrowed("0")
-            } else {
-                Cow::Borrowed(raw)
-            });
-        }
-        if raw.parse::<u64>().is_ok() {
-            return Ok(Cow::Borrowed(raw));
-        }
-    }
-    let f: f64 = raw.parse().map_err(|_| NotJson)?;
-    if !f.is_finite() {
-        return Err(NotJson);
-    }
-    Ok(Cow::Owned(f.to_string()))
 }
 
 /// Walks an object by the tree, capturing leaves and checking everything else.
@@ -250,24 +238,7 @@ impl<'de> Visitor<'de> for TreeSeed<'_, '_, 'de> {
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
         Strict.visit_seq(seq)
     }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
+    accept_scalars!();
 }
 
 /// A captured leaf checked as `serde_json::Value` would: only numbers (range) and nested values
@@ -278,7 +249,7 @@ fn strict_check(raw: &RawValue) -> Result<(), NotJson> {
             let mut de = serde_json::Deserializer::from_str(raw.get());
             Strict.deserialize(&mut de).map_err(|_| NotJson)
         }
-        Some(b'-' | b'0'..=b'9') => number_text(raw.get()).map(|_| ()),
+        Some(b'-' | b'0'..=b'9') => json_number_text(raw.get()).map(|_| ()),
         _ => Ok(()),
     }
 }
@@ -329,24 +300,7 @@ impl<'de> Visitor<'de> for Strict {
         while seq.next_element_seed(Strict)?.is_some() {}
         Ok(())
     }
-    fn visit_bool<E>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E>(self) -> Result<(), E> {
-        Ok(())
-    }
+    accept_scalars!();
 }
 
 #[cfg(test)]

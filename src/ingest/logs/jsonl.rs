@@ -14,7 +14,6 @@ use std::sync::{Arc, Mutex};
 use super::fields::{self, FieldTree};
 use super::lines::{LineSlices, trim_line};
 use super::record::classify;
-use super::scan::scan_path;
 use super::tally::{self, Gathered, Tallies, Window};
 use super::{Input, is_json};
 use crate::config::Config;
@@ -135,7 +134,7 @@ fn send_slices(inputs: &[Input], jobs: SyncSender<Job>, bar: &crate::progress::B
         if !is_json(input.format) {
             continue;
         }
-        let mut slices = LineSlices::open(&scan_path(input), super::scan::slice_bytes())?;
+        let mut slices = LineSlices::open(&input.path, super::scan::slice_bytes())?;
         while let Some(bytes) = slices.next_slice()? {
             bar.inc(bytes.len() as u64);
             let job = Job {

@@ -1,10 +1,10 @@
 //! The line rules of a JSON-lines log file, in one place. A line that is blank (only spaces,
 //! tabs, CR) is no record; a line that is not JSON is set aside and counted; every other line is
-//! a record, and records are numbered from 0 in file order — the rows Polars numbers. Every stage
-//! that numbers rows uses these: slicing a file for Polars (`LineSlices`), setting aside lines
-//! that are not JSON (`set_aside_bad_lines`), the line of a rejected record and the records of an
-//! excerpt (`RecordLines`, one pass front to back). Guarantees: no line is read into memory
-//! beyond one slice or one line; a very long line grows its slice instead of being cut.
+//! a record, and records are numbered from 0 in file order. Every stage that numbers rows uses
+//! these: the JSON-lines reader (`LineSlices` cuts its slices, `jsonl` numbers lines and rows),
+//! the line of a rejected record and the records of an excerpt (`RecordLines`, one pass front to
+//! back). Guarantees: no line is read into memory beyond one slice or one line; a very long line
+//! grows its slice instead of being cut, up to `MAX_LINE`, past which the file is refused.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};

@@ -9,14 +9,14 @@ use polars::prelude::*;
 
 use super::Input;
 use super::format::{field_list, nested};
-use super::scan::{polars_error, scan_path};
+use super::scan::polars_error;
 use crate::config::{LogFormat, LogSource};
 use crate::error::{Error, Result};
 
 /// The raw fields of one CSV or Parquet file as columns `row`, `ts_raw`, `model`, `version`,
 /// `latency_raw`, `status`, `score_raw` (and the Splunk markers, null here).
 pub(super) fn scan_file(input: &Input, source: &LogSource) -> Result<LazyFrame> {
-    let path = scan_path(input);
+    let path = &input.path;
     let pl_path = PlRefPath::new(path.to_string_lossy().as_ref());
     let row_index = Some(RowIndex {
         name: "row".into(),
@@ -68,7 +68,7 @@ pub(super) fn scan_csv_group(group: &[&Input], source: &LogSource) -> Result<Laz
     let paths = polars_buffer::Buffer::from_iter(
         group
             .iter()
-            .map(|i| PlRefPath::new(scan_path(i).to_string_lossy().as_ref())),
+            .map(|i| PlRefPath::new(i.path.to_string_lossy().as_ref())),
     );
     let lf = LazyCsvReader::new_paths(paths)
         .with_has_header(true)

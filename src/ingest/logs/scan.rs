@@ -1,13 +1,11 @@
-//! The one streaming pass over every log file. In: the files to read (`Input`s) and the config.
-//! Out: `Scanned` — per (file, code, model) counts with the first row of each, the accepted
-//! records of the period (in a scoped build only the named systems', with their file and row for
-//! the excerpts), and the accepted records per file and model. JSON-lines files reach Polars in
-//! 64 MiB slices of whole lines, because a file Polars scans is memory-mapped and every page it
-//! has touched stays resident until the scan ends; small files' slices share one buffer (up to
-//! 64 MiB or 256 slices), their rows mapped back to each file's own. Small CSV files with the same
-//! header share one reader; big CSVs and Parquet are scanned whole, up to 256 to a query. A query
-//! costs milliseconds however small its input, so thousands of hourly files cost about what one
-//! file of their size does. Two sinks per query only: a third makes Polars parse the input twice.
+//! The one pass over every log file. In: the files to read (`Input`s) and the config. Out:
+//! `Gathered` — per (file, code) counts with the first row of each, the lines that are not JSON,
+//! the accepted records per file and model, a scoped build's in-scope rows, and the per-model
+//! tallies (in a scoped build only the named systems'). JSON-lines files go to `jsonl` (8 MiB
+//! slices of whole lines, every core). Small CSV files with the same header share one Polars
+//! reader; big CSVs and Parquet are scanned whole, up to 256 to a query. A query costs
+//! milliseconds however small its input, so thousands of hourly files cost about what one file of
+//! their size does. Two sinks per query only: a third makes Polars parse the input twice.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,7 +27,7 @@ pub(super) fn scan_all(config: &Config, inputs: &[Input]) -> Result<Gathered> {
     let mut out = Gathered::default();
     let sizes: Vec<u64> = inputs
         .iter()
-        .map(|i| std::fs::metadata(scan_path(i)).map_or(0, |m| m.len()))
+        .map(|i| std::fs::metadata(&i.path).map_or(0, |m| m.len()))
         .collect();
     let bar = crate::progress::Bar::bytes("reading logs", sizes.iter().sum());
     if inputs.iter().any(|i| is_json(i.format)) {
@@ -169,10 +167,6 @@ fn add_rows(df: &DataFrame, out: &mut Gathered) -> PolarsResult<()> {
         }
     }
     Ok(())
-}
-
-pub(super) fn scan_path(input: &Input) -> PathBuf {
-    input.path.clone()
 }
 
 const RECORD_COLUMNS: [&str; 7] = [

@@ -76,7 +76,7 @@ fn summarise_one(t: ModelTally, period: Period) -> PolarsResult<ModelSummary> {
         [a, b, c] => [*a, *b, *c],
         _ => [None; 3],
     };
-    let (first_ts, last_ts, longest_inner_gap_ns) = times(t.ts);
+    let (first_ts, last_ts, longest_inner_gap_ns) = times(t.ts)?;
     let psi_bins = psi_bins(t.psi, period)?;
     Ok(ModelSummary {
         requests: t.requests,
@@ -108,31 +108,30 @@ fn summarise_one(t: ModelTally, period: Period) -> PolarsResult<ModelSummary> {
 /// Exact quantiles with linear interpolation (Polars' `Linear`, numpy's default); `None`s when
 /// there are no values.
 fn quantiles(values: Chunks<f64>, qs: &[f64]) -> PolarsResult<Vec<Option<f64>>> {
-    let ca = float_array(values);
+    let ca = float_array(values)?;
     if ca.is_empty() {
         return Ok(vec![None; qs.len()]);
     }
     ca.quantiles(qs, QuantileMethod::Linear)
 }
 
-fn float_array(values: Chunks<f64>) -> Float64Chunked {
+/// The chunks as one Polars array, without copying them.
+fn float_array(values: Chunks<f64>) -> PolarsResult<Float64Chunked> {
     let mut chunks = values.into_chunks().into_iter();
     let mut ca = Float64Chunked::from_vec("v".into(), chunks.next().unwrap_or_default());
     for c in chunks {
-        ca.append_owned(Float64Chunked::from_vec("v".into(), c))
-            .unwrap_or_default();
+        ca.append_owned(Float64Chunked::from_vec("v".into(), c))?;
     }
-    ca
+    Ok(ca)
 }
 
 /// The first and last time and the longest gap between consecutive times, from the times
 /// sorted by Polars (the unsorted ones are dropped first, so only one copy is ever held).
-fn times(ts: Chunks<i64>) -> (Option<i64>, Option<i64>, Option<i64>) {
+fn times(ts: Chunks<i64>) -> PolarsResult<(Option<i64>, Option<i64>, Option<i64>)> {
     let mut chunks = ts.into_chunks().into_iter();
     let mut ca = Int64Chunked::from_vec("ts".into(), chunks.next().unwrap_or_default());
     for c in chunks {
-        ca.append_owned(Int64Chunked::from_vec("ts".into(), c))
-            .unwrap_or_default();
+        ca.append_owned(Int64Chunked::from_vec("ts".into(), c))?;
     }
     let sorted = ca.sort(false);
     drop(ca);
@@ -144,7 +143,7 @@ fn times(ts: Chunks<i64>) -> (Option<i64>, Option<i64>, Option<i64>) {
         }
         previous = Some(t);
     }
-    (sorted.first(), sorted.last(), gap)
+    Ok((sorted.first(), sorted.last(), gap))
 }
 
 /// The PSI windows' bin counts (see `PsiBins`): edges at the first window's deciles.
@@ -153,7 +152,7 @@ fn psi_bins(psi: [Chunks<f64>; 2], period: Period) -> PolarsResult<Option<PsiBin
     if period.days() < PSI_MIN_PERIOD_DAYS || first.len() == 0 {
         return Ok(None);
     }
-    let first = float_array(first);
+    let first = float_array(first)?;
     let qs: Vec<f64> = (1..=9).map(|i| i as f64 / 10.0).collect();
     let edges: Vec<f64> = first
         .quantiles(&qs, QuantileMethod::Linear)?

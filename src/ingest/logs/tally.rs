@@ -264,3 +264,39 @@ impl Gathered {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_keep_every_value_whoever_merges_them() {
+        let mut a = Chunks::default();
+        let mut b = Chunks::default();
+        (0..10).for_each(|i| a.push(i));
+        (10..15).for_each(|i| b.push(i));
+        let big = Chunks {
+            done: vec![(100..100 + CHUNK as i64).collect()],
+            open: vec![7],
+        };
+        a.append(b);
+        a.append(big);
+        assert_eq!(a.len(), 15 + CHUNK + 1);
+        let mut all: Vec<i64> = a.into_chunks().concat();
+        all.sort_unstable();
+        let mut want: Vec<i64> = (0..15).chain(100..100 + CHUNK as i64).collect();
+        want.push(7);
+        want.sort_unstable();
+        assert_eq!(all, want);
+    }
+
+    #[test]
+    fn the_compensated_sum_keeps_what_a_plain_sum_loses() {
+        // 1e16 + 1 + 1 − 1e16 = 2 exactly; a plain f64 sum gives 0 (1e16 + 1 rounds to 1e16).
+        let xs = [1e16, 1.0, 1.0, -1e16];
+        assert_eq!(xs.iter().sum::<f64>(), 0.0);
+        let mut s = (0.0, 0.0);
+        xs.iter().for_each(|x| add_compensated(&mut s, *x));
+        assert_eq!(s.0 + s.1, 2.0);
+    }
+}

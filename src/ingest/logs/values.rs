@@ -4,10 +4,13 @@
 //! reason, so a value is never guessed. Epoch seconds and milliseconds are told apart by
 //! magnitude; digit strings are parsed exactly (an f64 would lose the nanoseconds).
 
+use std::borrow::Cow;
+
 use chrono::DateTime;
 use polars::prelude::*;
 
 use super::NS_PER_SEC;
+use super::fields::NotJson;
 
 /// Timestamps to ns since the epoch (UTC): RFC 3339 / ISO 8601 text with an offset, epoch
 /// seconds or milliseconds (as numbers or digit strings; |v| ≥ 1e11 means milliseconds), or a
@@ -111,6 +114,47 @@ fn epoch_ns(v: f64) -> Option<i64> {
     // Whole and fractional parts apart, so whole seconds stay exact.
     let whole = v.trunc();
     Some(whole as i64 * unit as i64 + ((v - whole) * unit).round() as i64)
+}
+
+/// A JSON value's text (`raw`: its JSON text) as Polars' string reader gave it: a string's
+/// content, `true`/`false`, a number as `json_number_text`, an object or array as written, `null`
+/// as `None`.
+pub(super) fn json_text(raw: &str) -> Result<Option<Cow<'_, str>>, NotJson> {
+    let Some(first) = raw.bytes().next() else {
+        return Ok(None);
+    };
+    Ok(match first {
+        b'n' => None,
+        b'"' if !raw.contains('\\') => raw.get(1..raw.len() - 1).map(Cow::Borrowed),
+        b'"' => Some(Cow::Owned(
+            serde_json::from_str::<String>(raw).map_err(|_| NotJson)?,
+        )),
+        b't' | b'f' | b'{' | b'[' => Some(Cow::Borrowed(raw)),
+        _ => Some(json_number_text(raw)?),
+    })
+}
+
+/// A number's text: an integer's digits as written (`-0` as `0`), any other number in Rust's
+/// shortest round-trip form (`1.50` → `1.5`, `2e2` → `200`), as the string reader wrote them.
+pub(super) fn json_number_text(raw: &str) -> Result<Cow<'_, str>, NotJson> {
+    let integer = !raw.contains(['.', 'e', 'E']);
+    if integer {
+        if let Ok(i) = raw.parse::<i64>() {
+            return Ok(if i == 0 {
+                Cow::Borrowed("0")
+            } else {
+                Cow::Borrowed(raw)
+            });
+        }
+        if raw.parse::<u64>().is_ok() {
+            return Ok(Cow::Borrowed(raw));
+        }
+    }
+    let f: f64 = raw.parse().map_err(|_| NotJson)?;
+    if !f.is_finite() {
+        return Err(NotJson);
+    }
+    Ok(Cow::Owned(f.to_string()))
 }
 
 /// Text as a finite number (surrounding spaces allowed), or `None`.
