@@ -4,8 +4,9 @@
 //! file into slices of whole lines (`lines::LineSlices`); one worker per core reads a slice's
 //! records (`fields`), classifies them (`record`) and tallies them (`tally`); one thread merges
 //! the parts in file order, so each file's lines and rows are numbered as if it were read alone.
-//! Guarantees: at most `2 × workers` slices are in memory at once, whatever the files' size; a
-//! panic in a worker is an error naming the file, and never hangs the pass.
+//! A slice's buffer is handed back and read into again. Guarantees: at most `3 × workers + 1`
+//! slice buffers exist at once (queued, being read, handed back, being cut), whatever the files'
+//! size; a panic in a worker is an error naming the file, and never hangs the pass.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
@@ -61,16 +62,19 @@ pub(super) fn read_all(
     let (jobs_tx, jobs_rx) = sync_channel::<Job>(workers);
     let jobs_rx = Arc::new(Mutex::new(jobs_rx));
     let (parts_tx, parts_rx) = sync_channel::<std::result::Result<Part, u32>>(workers);
+    let (spares_tx, spares_rx) = sync_channel::<Vec<u8>>(workers);
     std::thread::scope(|s| {
         for _ in 0..workers {
             let (rx, tx, reading) = (jobs_rx.clone(), parts_tx.clone(), &reading);
-            s.spawn(move || work(&rx, &tx, reading));
+            let spares = spares_tx.clone();
+            s.spawn(move || work(&rx, (&tx, &spares), reading));
         }
+        drop(spares_tx);
         // Only the workers hold the queue: when they are gone, a send fails instead of waiting.
         drop(jobs_rx);
         drop(parts_tx);
         let merger = s.spawn(move || merge_in_order(parts_rx));
-        let sent = send_slices(inputs, jobs_tx, bar);
+        let sent = send_slices(inputs, jobs_tx, &spares_rx, bar);
         let merged = merger
             .join()
             .map_err(|_| Error::Internal("the log merger stopped".into()))?;
@@ -128,14 +132,19 @@ fn reading<'c>(config: &'c Config, inputs: &[Input]) -> Result<Reading<'c>> {
 
 /// Cut every JSON-lines input into slices and hand them out; closing the channel ends the
 /// workers.
-fn send_slices(inputs: &[Input], jobs: SyncSender<Job>, bar: &crate::progress::Bar) -> Result<()> {
+fn send_slices(
+    inputs: &[Input],
+    jobs: SyncSender<Job>,
+    spares: &Receiver<Vec<u8>>,
+    bar: &crate::progress::Bar,
+) -> Result<()> {
     let mut seq = 0;
     for (file, input) in inputs.iter().enumerate() {
         if !is_json(input.format) {
             continue;
         }
         let mut slices = LineSlices::open(&input.path, super::scan::slice_bytes())?;
-        while let Some(bytes) = slices.next_slice()? {
+        while let Some(bytes) = slices.next_slice_in(spares.try_recv().unwrap_or_default())? {
             bar.inc(bytes.len() as u64);
             let job = Job {
                 seq,
@@ -154,7 +163,10 @@ fn send_slices(inputs: &[Input], jobs: SyncSender<Job>, bar: &crate::progress::B
 
 fn work(
     jobs: &Mutex<Receiver<Job>>,
-    parts: &SyncSender<std::result::Result<Part, u32>>,
+    (parts, spares): (
+        &SyncSender<std::result::Result<Part, u32>>,
+        &SyncSender<Vec<u8>>,
+    ),
     reading: &Reading<'_>,
 ) {
     loop {
@@ -165,8 +177,10 @@ fn work(
         let Ok(job) = job else { return };
         let file = job.file;
         let part =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_slice(job, reading)))
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_slice(&job, reading)))
                 .map_err(|_| file);
+        // The slice's buffer goes back to be read into again (or is dropped when enough are).
+        let _ = spares.try_send(job.bytes);
         let failed = part.is_err();
         if parts.send(part).is_err() || failed {
             return;
@@ -175,7 +189,7 @@ fn work(
 }
 
 /// One slice's records read, classified and tallied.
-fn read_slice(job: Job, reading: &Reading<'_>) -> Part {
+fn read_slice(job: &Job, reading: &Reading<'_>) -> Part {
     let mut part = Part {
         seq: job.seq,
         file: job.file,

@@ -135,10 +135,26 @@ impl LineSlices {
     }
 
     /// The next slice of whole lines (the last may lack its line end).
+    #[cfg(test)]
     pub(super) fn next_slice(&mut self) -> Result<Option<Vec<u8>>> {
+        self.next_slice_in(Vec::new())
+    }
+
+    /// `next_slice`, read into `spare` (a slice handed back), so that a long file's pass does
+    /// not map and fault in fresh pages for every slice.
+    pub(super) fn next_slice_in(&mut self, mut spare: Vec<u8>) -> Result<Option<Vec<u8>>> {
         use std::io::Read;
         while !self.done {
-            let mut buf = std::mem::take(&mut self.carry);
+            // The carried line starts the slice: copied into the spare buffer when it fits there,
+            // else (a long line still growing) taken as it is.
+            let mut buf = if spare.capacity() > self.carry.len() {
+                spare.clear();
+                spare.extend_from_slice(&self.carry);
+                self.carry.clear();
+                std::mem::take(&mut spare)
+            } else {
+                std::mem::take(&mut self.carry)
+            };
             let want = buf.len() + self.size;
             buf.reserve(self.size);
             while buf.len() < want {
@@ -171,7 +187,9 @@ impl LineSlices {
                     self.carry = buf;
                     continue;
                 }
-                self.carry = buf.split_off(tail);
+                self.carry
+                    .extend_from_slice(buf.get(tail..).unwrap_or_default());
+                buf.truncate(tail);
             }
             if !self.started && buf.starts_with(BOM) {
                 buf.drain(..BOM.len());
