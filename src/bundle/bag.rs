@@ -1,9 +1,9 @@
 //! The bag itself (BagIt 1.0, RFC 8493) as zip entries. In: the staged inputs (`stage::Staged`),
 //! the report and `bag-info.txt`. `seal` computes every manifest line and the tag manifest without
 //! writing anything, so signing (`sign::sign_bag`) is a stage of its own between sealing and
-//! writing; `Sealed::write` then writes the final zip in sorted order — `bag-info.txt` (whose
-//! `Payload-Oxum` needs every size, the report's too) first — copying the staged entries raw,
-//! without decompressing or reading the inputs again, then the manifests and signatures.
+//! writing; `Sealed::write` then finishes the zip `stage` began with the inputs: the payload files
+//! made from them (sorted), the report, `bag-info.txt` (whose `Payload-Oxum` needs every size, the
+//! report's too), the manifests and the signatures.
 //! Guarantees: entries carry the build time, fixed permissions and the Unix OS field, so identical
 //! inputs and time give identical bytes; no `%`, CR or LF in a bag-info value or path.
 
@@ -83,11 +83,6 @@ pub struct Sealed {
     tagmanifest: String,
 }
 
-enum Payload<'a> {
-    Memory(&'a [u8]),
-    Staged((usize, usize)),
-}
-
 /// Compute the payload manifest and the tag manifest of the staged bag with its report.
 pub fn seal(staged: Staged, bag_info: Vec<u8>, report: Option<Vec<u8>>) -> Sealed {
     let mut hashes: Vec<(String, String)> = staged
@@ -99,7 +94,7 @@ pub fn seal(staged: Staged, bag_info: Vec<u8>, report: Option<Vec<u8>>) -> Seale
         staged
             .staged
             .iter()
-            .map(|(d, (h, _))| (format!("{}{d}", layout::DATA), h.clone())),
+            .map(|(d, h)| (format!("{}{d}", layout::DATA), h.clone())),
     );
     if let Some(pdf) = &report {
         hashes.push((layout::REPORT.to_string(), sha256_hex(pdf)));
@@ -138,26 +133,21 @@ impl Sealed {
         self.report.as_deref()
     }
 
-    /// Write the final zip to `out`, which will become `target` (named in errors).
-    pub fn write<W: Write + Seek>(
-        &self,
-        out: W,
+    /// Finish the bundle's zip, which `stage` began with the inputs: the other payload files in
+    /// sorted order, the tag files, the signatures; the finished file, ready to be published.
+    pub fn write(
+        &mut self,
         target: &Path,
         signatures: Option<&Signatures>,
-    ) -> Result<()> {
-        let staged = &self.staged;
-        let mut stagings = staged
-            .stagings
-            .iter()
-            .map(|p| {
-                let file = std::fs::File::open(p).map_err(|e| Error::io("cannot read", p, e))?;
-                zip::ZipArchive::new(file).map_err(|e| zip_error(p, e))
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let mut zip = OpenZip::new(out);
+    ) -> Result<super::writer::Prepared> {
+        let staged = &mut self.staged;
+        let (mut zip, prepared) = staged
+            .zip
+            .take()
+            .ok_or_else(|| Error::Internal("the bundle's zip was written already".into()))?;
         let root = &staged.root;
         let fail = |e: zip::result::ZipError| zip_error(target, e);
-        let put = |zip: &mut OpenZip<W>, path: &str, bytes: &[u8]| -> Result<()> {
+        let put = |zip: &mut OpenZip<std::fs::File>, path: &str, bytes: &[u8]| -> Result<()> {
             zip.start_file(
                 format!("{root}/{path}"),
                 options(staged.time, bytes.len() as u64, path),
@@ -166,41 +156,22 @@ impl Sealed {
             zip.write_all(bytes)
                 .map_err(|e| Error::io("cannot write", target, e))
         };
-        put(&mut zip, layout::BAG_INFO, &self.bag_info)?;
-        put(&mut zip, layout::BAGIT, BAGIT)?;
-        // The payload in sorted order: generated files and the report from memory, inputs copied
-        // raw from the staging zip.
-        let mut order: Vec<(&str, Payload<'_>)> = staged
+        // The payload made here, in sorted order, after the inputs (already in the zip).
+        let mut made: Vec<(&str, &[u8])> = staged
             .generated
             .iter()
-            .map(|g| (g.dest.as_str(), Payload::Memory(&g.bytes)))
+            .map(|g| (g.dest.as_str(), &g.bytes[..]))
             .collect();
-        order.extend(
-            staged
-                .staged
-                .iter()
-                .map(|(d, (_, i))| (d.as_str(), Payload::Staged(*i))),
-        );
         if let Some(pdf) = &self.report {
-            order.push((layout::in_data(layout::REPORT), Payload::Memory(pdf)));
+            made.push((layout::in_data(layout::REPORT), pdf));
         }
-        order.push((
-            layout::in_data(layout::SOURCES),
-            Payload::Memory(&staged.sources_csv),
-        ));
-        order.sort_by(|a, b| a.0.cmp(b.0));
-        for (dest, payload) in order {
-            match payload {
-                Payload::Memory(bytes) => put(&mut zip, &format!("{}{dest}", layout::DATA), bytes)?,
-                Payload::Staged((worker, index)) => {
-                    let staging = stagings.get_mut(worker).ok_or_else(|| {
-                        Error::Internal(format!("staging zip {worker} of {root} is missing"))
-                    })?;
-                    let entry = staging.by_index_raw(index).map_err(fail)?;
-                    zip.raw_copy_file(entry).map_err(fail)?;
-                }
-            }
+        made.push((layout::in_data(layout::SOURCES), &staged.sources_csv));
+        made.sort_by(|a, b| a.0.cmp(b.0));
+        for (dest, bytes) in made {
+            put(&mut zip, &format!("{}{dest}", layout::DATA), bytes)?;
         }
+        put(&mut zip, layout::BAG_INFO, &self.bag_info)?;
+        put(&mut zip, layout::BAGIT, BAGIT)?;
         put(&mut zip, layout::MANIFEST, self.manifest.as_bytes())?;
         if let Some(sig) = signatures {
             if let Some(report_sig) = &sig.report {
@@ -214,8 +185,8 @@ impl Sealed {
             }
         }
         put(&mut zip, layout::TAGMANIFEST, self.tagmanifest.as_bytes())?;
-        zip.finish().map_err(fail)?;
-        Ok(())
+        let file = zip.finish().map_err(fail)?;
+        prepared.finish(file)
     }
 }
 

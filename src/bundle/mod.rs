@@ -4,11 +4,13 @@
 //! phases, each a step the `build` command takes: `stage` (inputs copied and hashed, `Prepared`) →
 //! the report rendered from `Prepared::facts_json` → `Prepared::seal` (every manifest line known,
 //! `Ready`) → `sign::sign_bag` over the sealed tag manifest → `Ready::publish`. Guarantees: every
-//! input file is read exactly once, hashed while it is copied; entries are in sorted order with
-//! the build time, fixed permissions and the Unix OS field, so identical inputs and time give
-//! identical bytes; outputs are written to temporary files beside the targets and linked into
-//! place, so a crash leaves nothing half-written and an existing output is replaced only with
-//! `--force`; nothing is ever written into a source folder.
+//! input file is read exactly once, hashed while it is written into the zip that is published
+//! (never copied twice); entries are in a fixed order (the inputs by bundle path, the files made
+//! from them by bundle path, then the tag files) with the build time, fixed permissions and the
+//! Unix OS field, so identical inputs and time give identical bytes; outputs are written to
+//! temporary files beside the targets and linked into place, so a crash leaves nothing
+//! half-written and an existing output is replaced only with `--force`; nothing is ever written
+//! into a source folder.
 
 mod bag;
 mod excerpt;
@@ -18,6 +20,7 @@ mod index;
 mod inputs;
 mod minimise;
 mod stage;
+mod stream;
 mod tables;
 mod writer;
 
@@ -158,7 +161,7 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
     let stamp = bag::zip_time(req.build_time)?;
     let mut staged = stage::stage(
         (&name, &req.config.base_dir),
-        req.out_dir,
+        &zip_target,
         (inputs, described),
         generated,
         stamp,
@@ -301,11 +304,9 @@ pub struct Ready<'a> {
 
 impl Ready<'_> {
     /// Last phase: write the zip (and the PDF beside it) into place.
-    pub fn publish(self, signatures: Option<&Signatures>) -> Result<Built> {
+    pub fn publish(mut self, signatures: Option<&Signatures>) -> Result<Built> {
         let (zip_target, pdf_target) = targets(self.req, &self.name);
-        let mut files = vec![writer::prepare(&zip_target, |file| {
-            self.sealed.write(file, &zip_target, signatures)
-        })?];
+        let mut files = vec![self.sealed.write(&zip_target, signatures)?];
         if let Some(bytes) = self.sealed.report() {
             files.push(writer::prepare(&pdf_target, |file| {
                 use std::io::Write;

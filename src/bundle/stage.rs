@@ -1,24 +1,25 @@
 //! Phase one of a build: the input files staged. In: the inputs to copy (`inputs::Input`) and the
-//! files generated from the KPI document. Out: `Staged`, every input streamed once into a staging
-//! zip beside the output — one staging zip per worker thread, so many files are hashed on all
-//! cores — with its SHA-256 and size, and the chain of custody (`data/sources.csv`). Guarantees:
-//! each input is read exactly once, hashed while it is deflated, and must still have the size it
-//! had when it was listed; the staging zips are removed when `Staged` is dropped, whatever happens.
+//! files generated from the KPI document. Out: `Staged`, the bundle's zip begun beside its target
+//! with every input in it (`stream`: each read once, hashed while it is written, on every core),
+//! each input's SHA-256 and size, and the chain of custody (`data/sources.csv`). Guarantees: each
+//! input is read exactly once and written exactly once, into the zip that is published; it must
+//! still have the size it had when it was listed; the unfinished zip is removed when `Staged` is
+//! dropped before it is published, whatever happens.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Seek, Write};
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::bag::{OpenZip, options, zip_error};
+use super::bag::OpenZip;
 use super::generated::Generated;
 use super::inputs::{Described, Input};
 use super::tables::write_csv;
+use super::writer;
 use crate::config::shown_under;
-use crate::digest::{CopyError, copy_hashing_with, sha256_hex};
+use crate::digest::sha256_hex;
 use crate::error::{Error, Result};
-use crate::fsio::{KeyScanner, open_regular};
 use crate::vocab::layout;
 
 /// One payload file in the evidence index.
@@ -30,84 +31,21 @@ pub struct Indexed {
     pub size: u64,
 }
 
-/// Inputs staged and hashed; generated files held in memory.
+/// Inputs written into the bundle's zip and hashed; generated files held in memory.
 pub struct Staged {
     pub(super) root: String,
-    /// One staging zip per worker.
-    pub(super) stagings: Vec<PathBuf>,
+    /// The bundle's zip beside its target, the inputs in it; finished by `Sealed::write`.
+    pub(super) zip: Option<(OpenZip<File>, writer::Prepared)>,
     pub(super) time: zip::DateTime,
     pub(super) inputs: Vec<Input>,
     /// Sources described in `sources.csv` but not carried.
     pub(super) described: Vec<Described>,
     /// The config's folder: original paths are shown relative to it.
     pub(super) base: PathBuf,
-    /// dest → (sha256, (staging zip, index of the entry in it))
-    pub(super) staged: BTreeMap<String, (String, (usize, usize))>,
+    /// dest → sha256
+    pub(super) staged: BTreeMap<String, String>,
     pub(super) generated: Vec<Generated>,
     pub(super) sources_csv: Vec<u8>,
-}
-
-impl Drop for Staged {
-    fn drop(&mut self) {
-        for path in &self.stagings {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// Split inputs into at most `workers` groups of similar total size (largest first), keeping
-/// each group in input order.
-fn partition(inputs: &[Input], workers: usize) -> Vec<Vec<usize>> {
-    let mut order: Vec<(usize, u64)> = inputs.iter().map(|i| i.size).enumerate().collect();
-    order.sort_by_key(|&(_, size)| std::cmp::Reverse(size));
-    let mut groups: Vec<(u64, Vec<usize>)> = vec![(0, Vec::new()); workers.max(1)];
-    for (i, size) in order {
-        if let Some(g) = groups.iter_mut().min_by_key(|g| g.0) {
-            g.0 += size;
-            g.1.push(i);
-        }
-    }
-    groups
-        .into_iter()
-        .map(|(_, mut g)| {
-            g.sort_unstable();
-            g
-        })
-        .filter(|g| !g.is_empty())
-        .collect()
-}
-
-/// One worker: stream its inputs into its own staging zip; returns (dest, sha256, index).
-fn stage_group(
-    root: &str,
-    path: &Path,
-    group: &[&Input],
-    (stamp, bar): (zip::DateTime, &crate::progress::Bar),
-) -> Result<Vec<(String, String, usize)>> {
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .read(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| Error::io("cannot create", path, e))?;
-    let mut zip = OpenZip::new(file);
-    let mut out = Vec::new();
-    let mut buf = vec![0u8; 1 << 20];
-    for (index, input) in group.iter().enumerate() {
-        zip.start_file(
-            format!("{root}/{}{}", layout::DATA, input.dest),
-            options(stamp, input.size, &input.dest),
-        )
-        .map_err(|e| zip_error(path, e))?;
-        out.push((
-            input.dest.clone(),
-            copy_input(input, &mut zip, &mut buf)?,
-            index,
-        ));
-        bar.inc(input.size);
-    }
-    zip.finish().map_err(|e| zip_error(path, e))?;
-    Ok(out)
 }
 
 /// glibc raises its mmap threshold each time a large block is freed, so later blocks of a
@@ -124,63 +62,37 @@ fn fix_mmap_threshold() {
     }
 }
 
+/// Begin the bundle's zip beside `target` and write every input into it.
 pub fn stage(
     (root, base): (&str, &Path),
-    out_dir: &Path,
+    target: &Path,
     (inputs, described): (Vec<Input>, Vec<Described>),
     generated: Vec<Generated>,
     stamp: zip::DateTime,
 ) -> Result<Staged> {
     fix_mmap_threshold();
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(8);
-    let groups = partition(&inputs, workers);
-    let stagings: Vec<PathBuf> = (0..groups.len())
-        .map(|w| out_dir.join(format!(".{root}.staging-{}-{w}", std::process::id())))
-        .collect();
+    let (prepared, file) = writer::start(target)?;
+    let mut zip = OpenZip::new(file);
+    let total: u64 = inputs.iter().map(|i| i.size).sum();
+    let bar = crate::progress::Bar::bytes("hashing and zipping", total);
+    let hashes = super::stream::stream_inputs(&mut zip, target, (root, stamp), &inputs, &bar)?;
+    bar.finish();
+    if hashes.len() != inputs.len() {
+        return Err(Error::Internal("an input was not hashed".into()));
+    }
+    let staged_hashes = inputs.iter().map(|i| i.dest.clone()).zip(hashes).collect();
     let mut staged = Staged {
         root: root.to_string(),
-        stagings,
+        zip: Some((zip, prepared)),
         time: stamp,
         inputs,
         described,
         base: base.to_path_buf(),
-        staged: BTreeMap::new(),
+        staged: staged_hashes,
         generated,
         sources_csv: Vec::new(),
     };
-    let total: u64 = staged.inputs.iter().map(|i| i.size).sum();
-    let bar = crate::progress::Bar::bytes("hashing and zipping", total);
-    let results: Vec<Result<Vec<(String, String, usize)>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = groups
-            .iter()
-            .zip(&staged.stagings)
-            .map(|(group, path)| {
-                let members: Vec<&Input> =
-                    group.iter().filter_map(|&i| staged.inputs.get(i)).collect();
-                let bar = bar.clone();
-                scope.spawn(move || stage_group(root, path, &members, (stamp, &bar)))
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::Internal(
-                        "a staging worker stopped unexpectedly".into(),
-                    ))
-                })
-            })
-            .collect()
-    });
-    for (worker, result) in results.into_iter().enumerate() {
-        for (dest, hash, index) in result? {
-            staged.staged.insert(dest, (hash, (worker, index)));
-        }
-    }
-    bar.finish();
-    staged.sources_csv = sources_csv(&staged, &staged.staged)?;
+    staged.sources_csv = sources_csv(&staged)?;
     Ok(staged)
 }
 
@@ -206,10 +118,7 @@ impl Staged {
     }
 
     fn hash_of(&self, dest: &str) -> String {
-        self.staged
-            .get(dest)
-            .map(|(h, _)| h.clone())
-            .unwrap_or_default()
+        self.staged.get(dest).cloned().unwrap_or_default()
     }
 
     /// Every payload file but the report, with its hash: what the report's evidence index lists.
@@ -240,7 +149,7 @@ impl Staged {
     /// The chain of custody, sorted by bundle path: each input's role, original path (shown
     /// relative to the config folder), bundle path, size, mtime and hash (an excerpt's original).
     pub fn sources(&self) -> Vec<SourceRow> {
-        source_rows(self, &self.staged)
+        source_rows(self)
     }
 
     /// Every input path as the KPI document spells it → where the report shows it and, when the
@@ -278,73 +187,6 @@ impl Staged {
     }
 }
 
-/// A reader that refuses to pass on a PEM private key.
-struct Refusing<'a> {
-    file: Box<dyn Read + 'a>,
-    path: &'a Path,
-    scanner: KeyScanner,
-    refused: Option<Error>,
-}
-
-impl Read for Refusing<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.file.read(buf)?;
-        if let Err(e) = self
-            .scanner
-            .scan(self.path, buf.get(..n).unwrap_or_default())
-        {
-            self.refused = Some(e);
-            return Err(std::io::Error::other("private key"));
-        }
-        Ok(n)
-    }
-}
-
-/// Copy an input into the open zip entry, hashing the same bytes. The file is opened under fsio's
-/// rules (a regular file, inside its folder), must hold no private key, and must still have the
-/// size it had when it was listed.
-fn copy_input<W: Write + Seek>(
-    input: &Input,
-    zip: &mut OpenZip<W>,
-    buf: &mut [u8],
-) -> Result<String> {
-    let file: Box<dyn Read> = match input.spooled {
-        Some(offset) => {
-            let mut spool = std::fs::File::open(&input.source)
-                .map_err(|e| Error::io("cannot read", &input.source, e))?;
-            spool
-                .seek(std::io::SeekFrom::Start(offset))
-                .map_err(|e| Error::io("cannot read", &input.source, e))?;
-            Box::new(spool.take(input.size))
-        }
-        None => Box::new(open_regular(&input.source, "evidence", input.within.as_deref())?.0),
-    };
-    let mut reader = Refusing {
-        file,
-        path: &input.source,
-        scanner: KeyScanner::default(),
-        refused: None,
-    };
-    let copied = copy_hashing_with(&mut reader, &mut **zip, buf);
-    if let Some(e) = reader.refused {
-        return Err(e);
-    }
-    let (total, hash) = copied.map_err(|e| match e {
-        CopyError::Read(e) => Error::io("cannot read", &input.source, e),
-        CopyError::Write(e) => Error::io("cannot write the zip for", &input.source, e),
-    })?;
-    if total != input.size {
-        return Err(Error::Bundle {
-            path: input.source.clone(),
-            message: format!(
-                "changed while being read ({} bytes listed, {total} read)",
-                input.size
-            ),
-        });
-    }
-    Ok(hash)
-}
-
 /// One row of `data/sources.csv` (and of the report's sources register).
 #[derive(Serialize, Default)]
 pub struct SourceRow {
@@ -366,28 +208,19 @@ pub struct Location {
 }
 
 /// `data/sources.csv`, sorted by bundle path.
-fn sources_csv(
-    staged: &Staged,
-    hashes: &BTreeMap<String, (String, (usize, usize))>,
-) -> Result<Vec<u8>> {
-    write_csv(&source_rows(staged, hashes), layout::SOURCES)
+fn sources_csv(staged: &Staged) -> Result<Vec<u8>> {
+    write_csv(&source_rows(staged), layout::SOURCES)
 }
 
 /// The rows of `sources.csv`. An excerpt is described by the file it was cut from; the
 /// manifest has the excerpt's own hash.
-fn source_rows(
-    staged: &Staged,
-    hashes: &BTreeMap<String, (String, (usize, usize))>,
-) -> Vec<SourceRow> {
+fn source_rows(staged: &Staged) -> Vec<SourceRow> {
     let mut sorted: Vec<&Input> = staged.inputs.iter().collect();
     sorted.sort_by(|a, b| a.dest.cmp(&b.dest));
     let mut rows: Vec<SourceRow> = sorted
         .into_iter()
         .map(|i| {
-            let hash = hashes
-                .get(&i.dest)
-                .map(|(h, _)| h.clone())
-                .unwrap_or_default();
+            let hash = staged.hash_of(&i.dest);
             let (path, size, sha256) = match &i.origin {
                 Some(o) => (&o.path, o.size, o.sha256.clone()),
                 None => (&i.source, i.size, hash),
@@ -414,36 +247,4 @@ fn source_rows(
         (&a.bundle_path, &a.original_path).cmp(&(&b.bundle_path, &b.original_path))
     });
     rows
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::vocab::InputRole;
-
-    #[test]
-    fn partition_balances_sizes_and_keeps_every_input_once() {
-        let input = |size| Input {
-            role: InputRole::Audit,
-            source: PathBuf::new(),
-            dest: String::new(),
-            size,
-            mtime: String::new(),
-            modified: None,
-            system: None,
-            within: None,
-            origin: None,
-            excerpt: None,
-            minimise: None,
-            spooled: None,
-        };
-        let inputs: Vec<Input> = [100, 1, 50, 50, 2].into_iter().map(input).collect();
-        let groups = partition(&inputs, 2);
-        // Largest first onto the lighter group (ties to the first): 100 | 50+50 | then 2 and 1.
-        assert_eq!(groups, vec![vec![0, 4], vec![1, 2, 3]]);
-        let mut all: Vec<usize> = partition(&inputs, 8).concat();
-        all.sort();
-        assert_eq!(all, [0, 1, 2, 3, 4]);
-        assert_eq!(partition(&[], 4), Vec::<Vec<usize>>::new());
-    }
 }

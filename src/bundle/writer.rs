@@ -3,8 +3,9 @@
 //! they linked into place (refusing an existing target) or, with `--force`, renamed over it
 //! (`publish`). If publishing one fails, those already published by this call are removed again,
 //! so a bundle never stands without its report. Temporary names carry the process id
-//! (`.<name>.partial-<pid>`, `.<root>.staging-<pid>-<n>`, `.dossier-excerpt-<pid>-…`), so the next
-//! build can recognise and remove what a crashed or stopped run left behind (`remove_stale`).
+//! (`.<name>.partial-<pid>`, `.dossier-excerpt-<pid>-…`; `.<root>.staging-<pid>-<n>` of earlier
+//! versions), so the next build can recognise and remove what a crashed or stopped run left
+//! behind (`remove_stale`).
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -24,23 +25,36 @@ impl Drop for Prepared {
     }
 }
 
-/// Write `target`'s content to a temporary file beside it.
-pub fn prepare(target: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<Prepared> {
+/// Create the temporary file beside `target`, to be written, then `finish`ed.
+pub fn start(target: &Path) -> Result<(Prepared, File)> {
     let temp = temp_path(target);
-    let mut file = std::fs::OpenOptions::new()
+    let file = std::fs::OpenOptions::new()
         .write(true)
         .read(true)
         .create_new(true)
         .open(&temp)
         .map_err(|e| Error::io("cannot create", &temp, e))?;
     let prepared = Prepared {
-        temp: temp.clone(),
+        temp,
         target: target.to_path_buf(),
     };
+    Ok((prepared, file))
+}
+
+impl Prepared {
+    /// The file written: on disk before it is published.
+    pub fn finish(self, file: File) -> Result<Prepared> {
+        file.sync_all()
+            .map_err(|e| Error::io("cannot write", &self.temp, e))?;
+        Ok(self)
+    }
+}
+
+/// Write `target`'s content to a temporary file beside it.
+pub fn prepare(target: &Path, write: impl FnOnce(&mut File) -> Result<()>) -> Result<Prepared> {
+    let (prepared, mut file) = start(target)?;
     write(&mut file)?;
-    file.sync_all()
-        .map_err(|e| Error::io("cannot write", &temp, e))?;
-    Ok(prepared)
+    prepared.finish(file)
 }
 
 /// Put every prepared file in place, or none of them.
