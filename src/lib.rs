@@ -20,6 +20,7 @@ pub mod fsio;
 pub mod ingest;
 pub mod init;
 pub mod kpi;
+pub mod ordered;
 pub mod output;
 pub mod progress;
 pub mod report;

@@ -260,7 +260,6 @@ fn copy_input(input: &Input, to: &mut impl Write, buf: &mut [u8]) -> Result<Stri
 mod tests {
     use super::*;
     use crate::vocab::InputRole;
-    use std::io::Read as _;
 
     fn input(path: &Path, dest: &str) -> Input {
         Input {
@@ -341,7 +340,7 @@ mod tests {
         let large = tmp.path().join("large");
         std::fs::write(&small, b"abc").unwrap();
         std::fs::write(&large, content(6 << 20, 1)).unwrap();
-        let mut inputs = vec![input(&small, "a"), input(&large, "b")];
+        let mut inputs = [input(&small, "a"), input(&large, "b")];
         // Listed bigger than they are, as if each had been cut short after listing.
         inputs[0].size += 1;
         inputs[1].size += 1;
