@@ -10,12 +10,13 @@
 # /usr/bin/time -v. Prints the median wall time and peak RSS of each, the ratio, whether the two
 # agree on every per-model figure (1e-9 relative) and on the reject counts, and the median of a
 # regulator-request `build` for one system (`fraud-detector`, 30 % of the records) over the same
-# extract. RUNS=1 for a quick look.
+# extract (BUILD=0 leaves it out). RUNS=1 for a quick look.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 data="$here/data"
 RUNS=${RUNS:-3}
+BUILD=${BUILD:-1}
 mkdir -p "$data"
 
 if [ "${1:-}" = table ]; then
@@ -75,8 +76,9 @@ rm -f "$data"/{dossier,duckdb,build}.runs
 for _ in $(seq "$RUNS"); do
     measure dossier "${kpis[@]}"
     measure duckdb "${duck[@]}"
-    measure build "${build[@]}"
+    [ "$BUILD" = 0 ] || measure build "${build[@]}"
 done
+[ "$BUILD" != 0 ] || echo "0 0" > "$data/build.runs"
 
 "$py" - "$data/dossier.out" "$data/duckdb.out" "$N" "$(stat -c %s "$extract")" "$RUNS" \
     "$(median "$data/dossier.runs" 1)" "$(median "$data/dossier.runs" 2)" \
@@ -107,6 +109,7 @@ print(f"records          {int(n):,} ({int(size) / 1e9:.2f} GB NDJSON), medians o
 print(f"dossier kpis     {d_wall:.2f} s wall, peak RSS {gib(d_rss):.2f} GiB")
 print(f"duckdb           {q_wall:.2f} s wall, peak RSS {gib(q_rss):.2f} GiB")
 print(f"ratio            {d_wall / q_wall:.2f}x DuckDB (targets: 0.5x and 1 GiB at 10 M; 60 s and 4 GiB at 100 M)")
-print(f"dossier build    {b_wall:.2f} s wall, peak RSS {gib(b_rss):.2f} GiB (--system fraud-detector, unsigned)")
+if b_wall:
+    print(f"dossier build    {b_wall:.2f} s wall, peak RSS {gib(b_rss):.2f} GiB (--system fraud-detector, unsigned)")
 print("figures agree    " + ("yes, and the reject counts" if not bad else "NO\n  " + "\n  ".join(bad)))
 PY
