@@ -46,23 +46,15 @@ sources:
   audits: [audit.yaml]
 YAML
 
-measure() { # name, command...: one run under time -v; appends "wall rss_kib" to $dir/name.runs
-    local name=$1; shift
-    /usr/bin/time -v "$@" > /dev/null 2> "$dir/$name.time"
-    awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2, p, ":"); s=0; for (i=1;i<=n;i++) s=s*60+p[i]; w=s}
-                /Maximum resident set size/ {r=$2} END {print w, r}' "$dir/$name.time" >> "$dir/$name.runs"
-}
-median() { # file, column
-    sort -n -k"$2" "$1" | awk -v c="$2" '{v[NR]=$c} END {print v[int((NR+1)/2)]}'
-}
+. "$here/lib.sh"
 
 build=("$dossier" build -c "$dir/dossier.yaml" --unsigned --force --quiet -o "$dir/dist")
 rm -f "$dir"/{build,sha256sum}.runs
 "${build[@]}" > /dev/null
 sha256sum "${evidence[@]}" > /dev/null
 for _ in $(seq "$RUNS"); do
-    measure build "${build[@]}"
-    measure sha256sum sha256sum "${evidence[@]}"
+    measure "$dir" build "${build[@]}"
+    measure "$dir" sha256sum sha256sum "${evidence[@]}"
 done
 total=$(du -cb "${evidence[@]}" | tail -1 | cut -f1)
 printf 'evidence         %d files, %.2f GiB\n' "$FILES" "$(echo "$total / 1073741824" | bc -l)"

@@ -87,6 +87,7 @@ def main():
     drift = dict(psi)
     out = {
         "rejected": sum(n for _, n in rejects),
+        "rejected_by_reason": {reason: n for reason, n in rejects},
         "daily_rows": len(daily),
         "version_rows": len(versions),
         "models": {

@@ -56,15 +56,7 @@ sources:
       format: ndjson
 YAML
 
-measure() { # name, command...: one run under time -v; appends "wall rss_kib" to $data/name.runs
-    local name=$1; shift
-    /usr/bin/time -v "$@" > "$data/$name.out" 2> "$data/$name.time"
-    awk -F': ' '/Elapsed \(wall clock\)/ {n=split($2, p, ":"); s=0; for (i=1;i<=n;i++) s=s*60+p[i]; w=s}
-                /Maximum resident set size/ {r=$2} END {print w, r}' "$data/$name.time" >> "$data/$name.runs"
-}
-median() { # file, column: the median of that column
-    sort -n -k"$2" "$1" | awk -v c="$2" '{v[NR]=$c} END {print v[int((NR+1)/2)]}'
-}
+. "$here/lib.sh"
 
 kpis=("$dossier" kpis -c "$config" --format json)
 duck=("$py" "$here/duckdb_kpis.py" "$extract")
@@ -74,9 +66,9 @@ rm -f "$data"/{dossier,duckdb,build}.runs
 "${kpis[@]}" > /dev/null 2>&1
 "${duck[@]}" > /dev/null
 for _ in $(seq "$RUNS"); do
-    measure dossier "${kpis[@]}"
-    measure duckdb "${duck[@]}"
-    [ "$BUILD" = 0 ] || measure build "${build[@]}"
+    measure "$data" dossier "${kpis[@]}"
+    measure "$data" duckdb "${duck[@]}"
+    [ "$BUILD" = 0 ] || measure "$data" build "${build[@]}"
 done
 [ "$BUILD" != 0 ] || echo "0 0" > "$data/build.runs"
 
@@ -103,6 +95,11 @@ for name, want in q["models"].items():
 rejected = d["portfolio"]["rejected_log_records_count"]["value"]
 if rejected != q["rejected"]:
     bad.append(f"rejected: {rejected} vs {q['rejected']}")
+by_reason = {}
+for r in d["rejected"]:
+    by_reason[r["reason"]] = by_reason.get(r["reason"], 0) + r["count"]
+if by_reason != q["rejected_by_reason"]:
+    bad.append(f"rejected by reason: {by_reason} vs {q['rejected_by_reason']}")
 gib = lambda kib: int(kib) / 1048576
 d_wall, q_wall, b_wall = float(d_wall), float(q_wall), float(b_wall)
 print(f"records          {int(n):,} ({int(size) / 1e9:.2f} GB NDJSON), medians of {runs} runs")
@@ -111,5 +108,5 @@ print(f"duckdb           {q_wall:.2f} s wall, peak RSS {gib(q_rss):.2f} GiB")
 print(f"ratio            {d_wall / q_wall:.2f}x DuckDB (targets: 0.5x and 1 GiB at 10 M; 60 s and 4 GiB at 100 M)")
 if b_wall:
     print(f"dossier build    {b_wall:.2f} s wall, peak RSS {gib(b_rss):.2f} GiB (--system fraud-detector, unsigned)")
-print("figures agree    " + ("yes, and the reject counts" if not bad else "NO\n  " + "\n  ".join(bad)))
+print("figures agree    " + ("yes, and the reject counts by reason" if not bad else "NO\n  " + "\n  ".join(bad)))
 PY

@@ -156,10 +156,12 @@ impl Sealed {
             zip.write_all(bytes)
                 .map_err(|e| Error::io("cannot write", target, e))
         };
-        // The payload made here, in sorted order, after the inputs (already in the zip).
+        // The rest of the payload, in sorted order: it sorts after every input (already in the
+        // zip, with the files made before them that sort among them).
         let mut made: Vec<(&str, &[u8])> = staged
             .generated
             .iter()
+            .filter(|g| !staged.written_early.contains(&g.dest))
             .map(|g| (g.dest.as_str(), &g.bytes[..]))
             .collect();
         if let Some(pdf) = &self.report {

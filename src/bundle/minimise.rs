@@ -8,24 +8,21 @@
 //! values, the extract gives every record the same code (accepted, outside the period, rejected for
 //! the same reason: a not-JSON line stays a not-JSON line, `# not JSON: line N`), so every KPI can
 //! be recomputed from the bundle; JSON-lines and CSV files are streamed (JSON lines minimised on
-//! every core, a few 1 MiB batches in memory; CSV one record at a time).
+//! every core by `minimise_json`; CSV one record at a time).
 //! A redacted field's value becomes `hmac-sha256:<hex>` under the build's key: equal values stay
 //! equal, so distinct counts survive, but nothing can be read back.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
 use hmac::{Hmac, Mac};
 use polars::prelude::*;
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::Sha256;
 
 use super::excerpt::{Excerpt, Spool, finish, open_hashing};
 use crate::config::{FieldMap, LogFormat};
 use crate::error::{Error, Result};
-use crate::ingest::logs::{RecordLines, json_path, splunk_non_record};
 
 /// How to minimise one file.
 #[derive(Debug, Clone)]
@@ -43,7 +40,7 @@ pub struct Minimise {
 }
 
 impl Minimise {
-    fn canonical(&self) -> [(&'static str, &str); 7] {
+    pub(super) fn canonical(&self) -> [(&'static str, &str); 7] {
         let f = &self.fields;
         [
             ("timestamp", f.timestamp.as_str()),
@@ -56,14 +53,18 @@ impl Minimise {
         ]
     }
 
-    fn keeps(&self, row: u64) -> bool {
+    pub(super) fn keeps(&self, row: u64) -> bool {
         self.rows
             .as_ref()
             .is_none_or(|rows| rows.binary_search(&row).is_ok())
     }
 
     /// One extract record: where it came from, then each mapped field found.
-    fn record(&self, at: (&str, u64), found: impl Fn(&str, &str) -> Option<Value>) -> Vec<u8> {
+    pub(super) fn record(
+        &self,
+        at: (&str, u64),
+        found: impl Fn(&str, &str) -> Option<Value>,
+    ) -> Vec<u8> {
         let mut out = Map::new();
         out.insert("file".into(), Value::String(self.shown.clone()));
         out.insert(at.0.into(), Value::from(at.1));
@@ -102,152 +103,17 @@ pub fn write(path: &Path, plan: &Minimise, spool: &mut Spool) -> Result<Excerpt>
     super::excerpt::into_temp(path, spool, |out| match plan.format {
         LogFormat::Csv => csv_records(path, plan, out),
         LogFormat::Parquet => parquet_records(path, plan, out),
-        _ => json_records(path, plan, out),
+        _ => super::minimise_json::json_records(path, plan, out),
     })
 }
 
-fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+pub(super) fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| Error::io("cannot write the minimised extract of", path, e)
 }
 
 /// The marker standing for a line that is not JSON: itself not JSON, so it is rejected again.
-fn not_json(line: u64) -> Vec<u8> {
+pub(super) fn not_json(line: u64) -> Vec<u8> {
     format!("# not JSON: line {line}\n").into_bytes()
-}
-
-/// One batch of a JSON-lines file for the workers: the kept lines' text, and per item its line
-/// number and its range in the text (`None`: a not-JSON line's marker).
-#[derive(Default)]
-struct Batch {
-    text: Vec<u8>,
-    items: Vec<(u64, Option<(usize, usize)>)>,
-}
-
-/// Text a batch gathers before it is handed on.
-const BATCH_BYTES: usize = 1 << 20;
-
-/// The records of a JSON-lines file minimised on every core (`ordered::map_in_order`): this
-/// file's lines are read and hashed on one thread, each batch of kept lines is minimised by a
-/// worker, and the results are written in line order.
-fn json_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<(u64, String)> {
-    let paths: Vec<(&str, Vec<String>)> = plan
-        .canonical()
-        .iter()
-        .map(|(name, p)| (*name, json_path(plan.format, p)))
-        .collect();
-    let file = open_hashing(path)?;
-    crate::ordered::map_in_order(
-        |batches| read_batches(path, plan, file, batches),
-        |batch| minimise_batch(plan, &paths, &batch),
-        |bytes| out.write_all(&bytes).map_err(write_err(path)),
-    )
-}
-
-/// The lines to minimise, in batches; the original's size and SHA-256.
-fn read_batches(
-    path: &Path,
-    plan: &Minimise,
-    file: crate::digest::HashingReader<std::fs::File>,
-    batches: &mut crate::ordered::Batches<Batch>,
-) -> Result<(u64, String)> {
-    let mut records = RecordLines::new(file, &plan.bad_lines);
-    let mut bad = plan.bad_lines.iter().peekable();
-    let all = plan.rows.is_none();
-    let mut batch = Batch::default();
-    // Hand the batch on when it is full (or at the end); `false` when the writer has stopped.
-    let hand_on = |batches: &mut crate::ordered::Batches<Batch>, batch: &mut Batch, end: bool| {
-        let ready = (end || batch.text.len() >= BATCH_BYTES) && !batch.items.is_empty();
-        !ready || batches.send(std::mem::take(batch))
-    };
-    while let Some((row, line)) = records
-        .next_record()
-        .map_err(|e| Error::io("cannot read", path, e))?
-    {
-        while let Some(b) = bad.next_if(|b| **b < line) {
-            if all {
-                batch.items.push((*b, None));
-            }
-        }
-        if plan.keeps(row) {
-            let start = batch.text.len();
-            batch.text.extend_from_slice(records.line());
-            batch.items.push((line, Some((start, batch.text.len()))));
-        }
-        if !hand_on(batches, &mut batch, false) {
-            // The writer failed; it reports why.
-            return Ok((0, String::new()));
-        }
-    }
-    for b in bad {
-        if all {
-            batch.items.push((*b, None));
-        }
-    }
-    hand_on(batches, &mut batch, true);
-    finish(records.into_inner(), path)
-}
-
-/// A batch's lines as extract records (and not-JSON markers), in order.
-fn minimise_batch(plan: &Minimise, paths: &[(&str, Vec<String>)], batch: &Batch) -> Vec<u8> {
-    let mut out = Vec::with_capacity(batch.text.len() * 2);
-    for &(line, range) in &batch.items {
-        let Some((start, end)) = range else {
-            out.extend_from_slice(&not_json(line));
-            continue;
-        };
-        let text = batch.text.get(start..end).unwrap_or_default();
-        if let Some(bytes) = minimise_line(plan, paths, line, text) {
-            out.extend_from_slice(&bytes);
-        }
-    }
-    out
-}
-
-/// One line's extract record; `None` for a Splunk export's own lines (previews, terminator,
-/// messages), which are no records. The log stage read the line as JSON (a line it could not is
-/// among the bad lines).
-fn minimise_line(
-    plan: &Minimise,
-    paths: &[(&str, Vec<String>)],
-    line: u64,
-    text: &[u8],
-) -> Option<Vec<u8>> {
-    let path_of = |name: &str| paths.iter().find(|(n, _)| *n == name).map(|(_, p)| p);
-    // The common case, read sparsely: the top-level keys borrowed, only the mapped values parsed.
-    // Duplicate keys resolve as in a `Value` (the last one), so both ways give the same record.
-    if plan.format != LogFormat::Splunk
-        && let Ok(top) = serde_json::from_slice::<BTreeMap<&str, &RawValue>>(text)
-    {
-        let found = |name: &str, _: &str| {
-            let (first, rest) = path_of(name)?.split_first()?;
-            let value: Value = serde_json::from_str(top.get(first.as_str())?.get()).ok()?;
-            rest.iter().try_fold(&value, |v, key| v.get(key)).cloned()
-        };
-        return Some(plan.record(("line", line), found));
-    }
-    whole_line(plan, paths, line, text)
-}
-
-/// A line read whole into a `Value`: a key with an escape, a line that is not an object, a
-/// Splunk export's line.
-fn whole_line(
-    plan: &Minimise,
-    paths: &[(&str, Vec<String>)],
-    line: u64,
-    text: &[u8],
-) -> Option<Vec<u8>> {
-    let path_of = |name: &str| paths.iter().find(|(n, _)| *n == name).map(|(_, p)| p);
-    let doc: Value = serde_json::from_slice(text).unwrap_or(Value::Null);
-    if plan.format == LogFormat::Splunk && splunk_non_record(&doc).is_some() {
-        return None;
-    }
-    let found = |name: &str, _: &str| {
-        path_of(name)?
-            .iter()
-            .try_fold(&doc, |v, key| v.get(key))
-            .cloned()
-    };
-    Some(plan.record(("line", line), found))
 }
 
 fn csv_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<(u64, String)> {
@@ -448,50 +314,6 @@ mod tests {
                     .unwrap()
             })
             .collect()
-    }
-
-    #[test]
-    fn the_sparse_reading_writes_what_the_whole_value_writes() {
-        let fields: FieldMap = serde_json::from_value(serde_json::json!({
-            "timestamp": "@timestamp", "model": "model.name", "version": "model.version",
-            "latency_ms": "latency_ms", "status": "http.status_code", "score": "score",
-            "request_id": "id"}))
-        .unwrap();
-        let plan = Minimise {
-            format: LogFormat::Ndjson,
-            fields,
-            rows: None,
-            bad_lines: Vec::new(),
-            redact: vec!["id".into(), "request_id".into()],
-            key: [7; 32],
-            shown: "es.ndjson".into(),
-        };
-        let paths: Vec<(&str, Vec<String>)> = plan
-            .canonical()
-            .iter()
-            .map(|(name, p)| (*name, json_path(plan.format, p)))
-            .collect();
-        let lines = [
-            r#"{"@timestamp":"2026-07-01T00:00:00Z","model":{"name":"m","version":3},"latency_ms":1e2,"http":{"status_code":200},"score":0.50,"id":"r1"}"#,
-            // A repeated key (the last counts in a Value), nulls, a nested object as a value.
-            r#"{"latency_ms":1,"latency_ms":2.5,"score":null,"model":{"name":{"a":[1,2]}},"id":7}"#,
-            // Unicode escapes in values; an escaped key (the sparse reading cannot borrow it).
-            r#"{"model":{"name":"café"},"id":"x","@timestamp":"t"q"}"#,
-            r#"[1,2,3]"#,
-            r#"{}"#,
-        ];
-        for (i, text) in lines.iter().enumerate() {
-            let sparse = minimise_line(&plan, &paths, i as u64, text.as_bytes());
-            let whole = whole_line(&plan, &paths, i as u64, text.as_bytes());
-            assert_eq!(sparse, whole, "{text}");
-            assert!(sparse.is_some());
-        }
-        // And what they write, for the first line, by hand: numbers as serde_json writes them,
-        // the request id redacted.
-        let first =
-            String::from_utf8(minimise_line(&plan, &paths, 0, lines[0].as_bytes()).unwrap())
-                .unwrap();
-        assert!(first.starts_with(r#"{"file":"es.ndjson","line":0,"timestamp":"2026-07-01T00:00:00Z","model":"m","version":3,"latency_ms":100.0,"status":200,"score":0.5,"request_id":"hmac-sha256:"#), "{first}");
     }
 
     #[test]

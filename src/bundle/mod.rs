@@ -5,10 +5,10 @@
 //! the report rendered from `Prepared::facts_json` → `Prepared::seal` (every manifest line known,
 //! `Ready`) → `sign::sign_bag` over the sealed tag manifest → `Ready::publish`. Guarantees: every
 //! input file is read exactly once, hashed while it is written into the zip that is published
-//! (never copied twice); entries are in a fixed order (the inputs by bundle path, the files made
-//! from them by bundle path, then the tag files) with the build time, fixed permissions and the
-//! Unix OS field, so identical inputs and time give identical bytes; outputs are written to
-//! temporary files beside the targets and linked into place, so a crash leaves nothing
+//! (never copied twice); entries are in a fixed order (the payload sorted by bundle path, then
+//! the tag files and signatures sorted; docs/decisions.md) with the build time, fixed permissions
+//! and the Unix OS field, so identical inputs and time give identical bytes; outputs are written
+//! to temporary files beside the targets and linked into place, so a crash leaves nothing
 //! half-written and an existing output is replaced only with `--force`; nothing is ever written
 //! into a source folder.
 
@@ -19,6 +19,7 @@ mod generated;
 mod index;
 mod inputs;
 mod minimise;
+mod minimise_json;
 mod stage;
 mod stream;
 mod tables;

@@ -1,6 +1,6 @@
 //! Phase one of a build: the input files staged. In: the inputs to copy (`inputs::Input`) and the
 //! files generated from the KPI document. Out: `Staged`, the bundle's zip begun beside its target
-//! with every input in it (`stream`: each read once, hashed while it is written, on every core),
+//! with every input in it (and the generated files that sort among them) (`stream`: each read once, hashed while it is written, on every core),
 //! each input's SHA-256 and size, and the chain of custody (`data/sources.csv`). Guarantees: each
 //! input is read exactly once and written exactly once, into the zip that is published; it must
 //! still have the size it had when it was listed; the unfinished zip is removed when `Staged` is
@@ -44,6 +44,8 @@ pub struct Staged {
     pub(super) base: PathBuf,
     /// dest → sha256
     pub(super) staged: BTreeMap<String, String>,
+    /// Generated files already in the zip, written among the inputs where they sort.
+    pub(super) written_early: std::collections::BTreeSet<String>,
     pub(super) generated: Vec<Generated>,
     pub(super) sources_csv: Vec<u8>,
 }
@@ -75,7 +77,22 @@ pub fn stage(
     let mut zip = OpenZip::new(file);
     let total: u64 = inputs.iter().map(|i| i.size).sum();
     let bar = crate::progress::Bar::bytes("hashing and zipping", total);
-    let hashes = super::stream::stream_inputs(&mut zip, target, (root, stamp), &inputs, &bar)?;
+    // The files already made that sort among the inputs go in with them, so the payload stays
+    // in sorted order; those made later (standard documents, report, sources.csv) sort after
+    // every input (`data/evidence/…`).
+    let last_input = inputs
+        .iter()
+        .map(|i| i.dest.as_str())
+        .max()
+        .unwrap_or_default();
+    let early: Vec<(&str, &[u8])> = generated
+        .iter()
+        .filter(|g| g.dest.as_str() < last_input)
+        .map(|g| (g.dest.as_str(), &g.bytes[..]))
+        .collect();
+    let hashes =
+        super::stream::stream_inputs(&mut zip, target, (root, stamp), (&inputs, &early), &bar)?;
+    let written_early = early.iter().map(|(d, _)| d.to_string()).collect();
     bar.finish();
     if hashes.len() != inputs.len() {
         return Err(Error::Internal("an input was not hashed".into()));
@@ -89,6 +106,7 @@ pub fn stage(
         described,
         base: base.to_path_buf(),
         staged: staged_hashes,
+        written_early,
         generated,
         sources_csv: Vec::new(),
     };

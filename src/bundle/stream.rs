@@ -51,12 +51,14 @@ impl Entry<'_> {
     }
 }
 
-/// Write every input into `zip` (which will become `target`), in order; their SHA-256s in order.
+/// Write every input into `zip` (which will become `target`), in bundle-path order, with the
+/// files made in memory (`made`: bundle path under `data/`, bytes) merged in where they sort;
+/// the inputs' SHA-256s in order.
 pub(super) fn stream_inputs<W: Write + Seek>(
     zip: &mut OpenZip<W>,
     target: &Path,
     (root, stamp): (&str, zip::DateTime),
-    inputs: &[Input],
+    (inputs, made): (&[Input], &[(&str, &[u8])]),
     bar: &crate::progress::Bar,
 ) -> Result<Vec<String>> {
     let entries: Vec<Entry<'_>> = inputs
@@ -80,7 +82,9 @@ pub(super) fn stream_inputs<W: Write + Seek>(
             queues.push(rx);
         }
         // `queues` moves in: when the writer stops early, the readers' sends fail and they end.
-        let written = write_in_order(zip, target, &entries, queues, bar);
+        let mut made = made.to_vec();
+        made.sort_by(|a, b| a.0.cmp(b.0));
+        let written = write_in_order(zip, (target, root, stamp), (&entries, &made), queues, bar);
         // Joined here, so a reader's panic is the writer's error, not the scope's panic.
         for handle in handles {
             let _ = handle.join();
@@ -142,17 +146,30 @@ impl Write for Chunks<'_> {
     }
 }
 
-/// The pieces written in input order: input `i` comes from reader `i mod readers`.
+/// The pieces written in input order: input `i` comes from reader `i mod readers`. A file made
+/// in memory is written where it sorts among them.
 fn write_in_order<W: Write + Seek>(
     zip: &mut OpenZip<W>,
-    target: &Path,
-    entries: &[Entry<'_>],
+    (target, root, stamp): (&Path, &str, zip::DateTime),
+    (entries, made): (&[Entry<'_>], &[(&str, &[u8])]),
     queues: Vec<Receiver<Result<Piece>>>,
     bar: &crate::progress::Bar,
 ) -> Result<Vec<String>> {
     let fail = |e| zip_error(target, e);
+    let mut made = made.iter().peekable();
+    let mut put_made = |zip: &mut OpenZip<W>, before: Option<&str>| -> Result<()> {
+        while let Some((dest, bytes)) = made.next_if(|(d, _)| before.is_none_or(|b| *d < b)) {
+            let name = format!("{root}/{}{dest}", layout::DATA);
+            zip.start_file(name, options(stamp, bytes.len() as u64, dest))
+                .map_err(fail)?;
+            zip.write_all(bytes)
+                .map_err(|e| Error::io("cannot write", target, e))?;
+        }
+        Ok(())
+    };
     let mut hashes = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
+        put_made(zip, Some(&entry.input.dest))?;
         let queue = queues
             .get(i % queues.len().max(1))
             .ok_or_else(|| Error::Internal("no bundle reader".into()))?;
@@ -190,6 +207,7 @@ fn write_in_order<W: Write + Seek>(
         }
         bar.inc(entry.input.size);
     }
+    put_made(zip, None)?;
     Ok(hashes)
 }
 
@@ -292,10 +310,20 @@ mod tests {
     }
 
     fn stream(inputs: &[Input]) -> (Result<Vec<String>>, Vec<u8>) {
+        stream_with(inputs, &[])
+    }
+
+    fn stream_with(inputs: &[Input], made: &[(&str, &[u8])]) -> (Result<Vec<String>>, Vec<u8>) {
         let mut zip = OpenZip::new(Cursor::new(Vec::new()));
         let stamp = zip::DateTime::default();
         let bar = crate::progress::Bar::bytes("test", 0);
-        let hashes = stream_inputs(&mut zip, Path::new("t.zip"), ("root", stamp), inputs, &bar);
+        let hashes = stream_inputs(
+            &mut zip,
+            Path::new("t.zip"),
+            ("root", stamp),
+            (inputs, made),
+            &bar,
+        );
         let bytes = match &hashes {
             Ok(_) => zip.finish().unwrap().into_inner(),
             Err(_) => Vec::new(),
@@ -318,12 +346,39 @@ mod tests {
                 input(&path, &format!("evidence/f{i}"))
             })
             .collect();
-        let (hashes, bytes) = stream(&inputs);
+        // Files made in memory go where they sort: first, between f2 and f3, last.
+        let made: [(&str, &[u8]); 3] = [
+            ("evidence/f2a", b"between"),
+            ("audits/x.csv", b"first"),
+            ("evidence/zz", b"last"),
+        ];
+        let (hashes, bytes) = stream_with(&inputs, &made);
         let hashes = hashes.unwrap();
         let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).unwrap();
-        assert_eq!(zip.len(), sizes.len());
+        let names: Vec<String> = (0..zip.len())
+            .map(|i| zip.by_index(i).unwrap().name().to_string())
+            .collect();
+        let want = [
+            "audits/x.csv",
+            "evidence/f0",
+            "evidence/f1",
+            "evidence/f2",
+            "evidence/f2a",
+            "evidence/f3",
+            "evidence/f4",
+            "evidence/f5",
+            "evidence/zz",
+        ]
+        .map(|n| format!("root/data/{n}"));
+        assert_eq!(names, want);
+        let mut between = String::new();
+        zip.by_name("root/data/evidence/f2a")
+            .unwrap()
+            .read_to_string(&mut between)
+            .unwrap();
+        assert_eq!(between, "between");
         for (i, &len) in sizes.iter().enumerate() {
-            let mut entry = zip.by_index(i).unwrap();
+            let mut entry = zip.by_name(&format!("root/data/evidence/f{i}")).unwrap();
             assert_eq!(entry.name(), format!("root/data/evidence/f{i}"));
             let mut got = Vec::new();
             entry.read_to_end(&mut got).unwrap();

@@ -143,6 +143,29 @@ fn signed_bundle_verifies_and_builds_are_byte_identical() {
         .count();
     assert!(in_data > 0);
     assert_eq!(doc["payload_files"], in_data);
+    // Entry order (docs/decisions.md, "One write"): the payload first, sorted, then the tag files
+    // and signatures, sorted — written once, the inputs before the report that lists their hashes.
+    let mut z = zip::ZipArchive::new(std::fs::File::open(&a.zip).unwrap()).unwrap();
+    let names: Vec<String> = (0..z.len())
+        .map(|i| z.by_index_raw(i).unwrap().name().to_string())
+        .collect();
+    let (payload, tags) = names.split_at(in_data);
+    assert!(
+        payload
+            .iter()
+            .all(|n| n.starts_with(&format!("{root}/data/"))),
+        "{names:?}"
+    );
+    assert!(payload.is_sorted(), "{payload:?}");
+    assert!(tags.is_sorted(), "{tags:?}");
+    assert_eq!(
+        tags.first().map(String::as_str),
+        Some(format!("{root}/bag-info.txt").as_str())
+    );
+    assert_eq!(
+        tags.last().map(String::as_str),
+        Some(format!("{root}/tagmanifest-sha256.txt").as_str())
+    );
     // Unpinned: still verifies, with the warning that the key came from the bundle.
     let out = verify(&a.zip, None);
     assert_eq!(out.code, 0);

@@ -389,6 +389,20 @@ mod tests {
             let t = texts(LogFormat::Ndjson, line).unwrap();
             assert!(t.iter().all(Option::is_none), "{line}");
         }
+        // Bytes that are not UTF-8, in a key, a mapped value or an unmapped one: the line is
+        // checked whole, once, and refused as serde_json refuses it from bytes.
+        let tree = FieldTree::new(&source(), LogFormat::Ndjson).unwrap();
+        for line in [
+            &b"{\"mo\xffdel\":\"a\"}"[..],
+            b"{\"model\":\"a\xc3\"}",
+            b"{\"model\":\"a\",\"note\":\"\xed\xa0\x80\"}",
+        ] {
+            assert!(serde_json::from_slice::<serde_json::Value>(line).is_err());
+            assert_eq!(read(&tree, line).err(), Some(NotJson));
+        }
+        // UTF-8 beyond ASCII is read as the text it is.
+        let ok = texts(LogFormat::Ndjson, r#"{"model":"modèle-七"}"#).unwrap();
+        assert_eq!(ok[MODEL].as_deref(), Some("modèle-七"));
     }
 
     #[test]

@@ -236,6 +236,29 @@ mod tests {
     }
 
     #[test]
+    fn slices_read_into_handed_back_buffers_are_the_file() {
+        // Handed back at once, after one slice, or never: the slices put together are the file,
+        // and each ends at a line end; a line longer than a slice still comes whole.
+        let text = b"{\"a\":1}\n{\"long\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}\n{\"b\":2}\n{\"c\":3}";
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        tmp.write_all(text).unwrap();
+        for (size, reuse) in [(4, true), (9, true), (9, false), (1000, true)] {
+            let mut slices = LineSlices::open(tmp.path(), size).unwrap();
+            let (mut joined, mut spare) = (Vec::new(), Vec::new());
+            while let Some(bytes) = slices.next_slice_in(std::mem::take(&mut spare)).unwrap() {
+                if !slices.done {
+                    assert_eq!(bytes.last(), Some(&b'\n'), "slice size {size}");
+                }
+                joined.extend_from_slice(&bytes);
+                if reuse {
+                    spare = bytes;
+                }
+            }
+            assert_eq!(&joined[..], &text[..], "slice size {size}");
+        }
+    }
+
+    #[test]
     fn a_byte_order_mark_is_no_part_of_the_first_record() {
         let text = b"\xEF\xBB\xBF{\"a\":1}\n{\"a\":2}\n";
         let mut lines = RecordLines::new(&text[..], &[]);

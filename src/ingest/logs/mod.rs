@@ -19,6 +19,7 @@ mod jsonl;
 mod lines;
 mod read;
 mod record;
+mod rfc3339;
 mod scan;
 pub mod summary;
 mod tally;

@@ -1,0 +1,215 @@
+//! Minimised extracts of JSON-lines files (NDJSON, Splunk, Elasticsearch), made on every core
+//! (issue 20). In: the file, its `Minimise` plan (the rows to keep, its not-JSON lines, the field
+//! map). Out: the extract records, written in line order, and the original's size and SHA-256.
+//! How: `ordered::map_in_order` — one thread reads the file line by line and hashes it, workers
+//! turn 1 MiB batches of kept lines into records. A line is read sparsely (its top-level keys
+//! borrowed, only the mapped values parsed), or whole into a `Value` where that cannot be done (a
+//! key with an escape, a line that is not an object, a Splunk export, whose own lines must be
+//! recognised). Guarantees: both readings give the same record (a repeated key resolves to its
+//! last value either way; a test compares them), so the extract's bytes do not depend on which
+//! was taken; at most a few batches are in memory.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use super::excerpt::{finish, open_hashing};
+use super::minimise::{Minimise, not_json, write_err};
+use crate::config::LogFormat;
+use crate::error::{Error, Result};
+use crate::ingest::logs::{RecordLines, json_path, splunk_non_record};
+
+/// One batch of a JSON-lines file for the workers: the kept lines' text, and per item its line
+/// number and its range in the text (`None`: a not-JSON line's marker).
+#[derive(Default)]
+struct Batch {
+    text: Vec<u8>,
+    items: Vec<(u64, Option<(usize, usize)>)>,
+}
+
+/// Text a batch gathers before it is handed on.
+const BATCH_BYTES: usize = 1 << 20;
+
+/// The records of a JSON-lines file minimised on every core (`ordered::map_in_order`): this
+/// file's lines are read and hashed on one thread, each batch of kept lines is minimised by a
+/// worker, and the results are written in line order.
+pub(super) fn json_records(
+    path: &Path,
+    plan: &Minimise,
+    out: &mut dyn Write,
+) -> Result<(u64, String)> {
+    let paths: Vec<(&str, Vec<String>)> = plan
+        .canonical()
+        .iter()
+        .map(|(name, p)| (*name, json_path(plan.format, p)))
+        .collect();
+    let file = open_hashing(path)?;
+    crate::ordered::map_in_order(
+        |batches| read_batches(path, plan, file, batches),
+        |batch| minimise_batch(plan, &paths, &batch),
+        |bytes| out.write_all(&bytes).map_err(write_err(path)),
+    )
+}
+
+/// The lines to minimise, in batches; the original's size and SHA-256.
+fn read_batches(
+    path: &Path,
+    plan: &Minimise,
+    file: crate::digest::HashingReader<std::fs::File>,
+    batches: &mut crate::ordered::Batches<Batch>,
+) -> Result<(u64, String)> {
+    let mut records = RecordLines::new(file, &plan.bad_lines);
+    let mut bad = plan.bad_lines.iter().peekable();
+    let all = plan.rows.is_none();
+    let mut batch = Batch::default();
+    // Hand the batch on when it is full (or at the end); `false` when the writer has stopped.
+    let hand_on = |batches: &mut crate::ordered::Batches<Batch>, batch: &mut Batch, end: bool| {
+        let ready = (end || batch.text.len() >= BATCH_BYTES) && !batch.items.is_empty();
+        !ready || batches.send(std::mem::take(batch))
+    };
+    while let Some((row, line)) = records
+        .next_record()
+        .map_err(|e| Error::io("cannot read", path, e))?
+    {
+        while let Some(b) = bad.next_if(|b| **b < line) {
+            if all {
+                batch.items.push((*b, None));
+            }
+        }
+        if plan.keeps(row) {
+            let start = batch.text.len();
+            batch.text.extend_from_slice(records.line());
+            batch.items.push((line, Some((start, batch.text.len()))));
+        }
+        if !hand_on(batches, &mut batch, false) {
+            // The writer failed; it reports why.
+            return Ok((0, String::new()));
+        }
+    }
+    for b in bad {
+        if all {
+            batch.items.push((*b, None));
+        }
+    }
+    hand_on(batches, &mut batch, true);
+    finish(records.into_inner(), path)
+}
+
+/// A batch's lines as extract records (and not-JSON markers), in order.
+fn minimise_batch(plan: &Minimise, paths: &[(&str, Vec<String>)], batch: &Batch) -> Vec<u8> {
+    let mut out = Vec::with_capacity(batch.text.len() * 2);
+    for &(line, range) in &batch.items {
+        let Some((start, end)) = range else {
+            out.extend_from_slice(&not_json(line));
+            continue;
+        };
+        let text = batch.text.get(start..end).unwrap_or_default();
+        if let Some(bytes) = minimise_line(plan, paths, line, text) {
+            out.extend_from_slice(&bytes);
+        }
+    }
+    out
+}
+
+/// One line's extract record; `None` for a Splunk export's own lines (previews, terminator,
+/// messages), which are no records. The log stage read the line as JSON (a line it could not is
+/// among the bad lines).
+fn minimise_line(
+    plan: &Minimise,
+    paths: &[(&str, Vec<String>)],
+    line: u64,
+    text: &[u8],
+) -> Option<Vec<u8>> {
+    // The common case, read sparsely: the top-level keys borrowed, only the mapped values parsed.
+    // Duplicate keys resolve as in a `Value` (the last one), so both ways give the same record.
+    if plan.format != LogFormat::Splunk
+        && let Ok(top) = serde_json::from_slice::<BTreeMap<&str, &RawValue>>(text)
+    {
+        let found = |name: &str, _: &str| {
+            let (first, rest) = path_of(paths, name)?.split_first()?;
+            let value: Value = serde_json::from_str(top.get(first.as_str())?.get()).ok()?;
+            rest.iter().try_fold(&value, |v, key| v.get(key)).cloned()
+        };
+        return Some(plan.record(("line", line), found));
+    }
+    whole_line(plan, paths, line, text)
+}
+
+/// A line read whole into a `Value`: a key with an escape, a line that is not an object, a
+/// Splunk export's line.
+fn whole_line(
+    plan: &Minimise,
+    paths: &[(&str, Vec<String>)],
+    line: u64,
+    text: &[u8],
+) -> Option<Vec<u8>> {
+    let doc: Value = serde_json::from_slice(text).unwrap_or(Value::Null);
+    if plan.format == LogFormat::Splunk && splunk_non_record(&doc).is_some() {
+        return None;
+    }
+    let found = |name: &str, _: &str| {
+        path_of(paths, name)?
+            .iter()
+            .try_fold(&doc, |v, key| v.get(key))
+            .cloned()
+    };
+    Some(plan.record(("line", line), found))
+}
+
+/// The JSON path a canonical field is read from.
+fn path_of<'p>(paths: &'p [(&str, Vec<String>)], name: &str) -> Option<&'p [String]> {
+    paths.iter().find(|(n, _)| *n == name).map(|(_, p)| &p[..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::FieldMap;
+
+    #[test]
+    fn the_sparse_reading_writes_what_the_whole_value_writes() {
+        let fields: FieldMap = serde_json::from_value(serde_json::json!({
+            "timestamp": "@timestamp", "model": "model.name", "version": "model.version",
+            "latency_ms": "latency_ms", "status": "http.status_code", "score": "score",
+            "request_id": "id"}))
+        .unwrap();
+        let plan = Minimise {
+            format: LogFormat::Ndjson,
+            fields,
+            rows: None,
+            bad_lines: Vec::new(),
+            redact: vec!["id".into(), "request_id".into()],
+            key: [7; 32],
+            shown: "es.ndjson".into(),
+        };
+        let paths: Vec<(&str, Vec<String>)> = plan
+            .canonical()
+            .iter()
+            .map(|(name, p)| (*name, json_path(plan.format, p)))
+            .collect();
+        let lines = [
+            r#"{"@timestamp":"2026-07-01T00:00:00Z","model":{"name":"m","version":3},"latency_ms":1e2,"http":{"status_code":200},"score":0.50,"id":"r1"}"#,
+            // A repeated key (the last counts in a Value), nulls, a nested object as a value.
+            r#"{"latency_ms":1,"latency_ms":2.5,"score":null,"model":{"name":{"a":[1,2]}},"id":7}"#,
+            // Unicode escapes in values; an escaped key (the sparse reading cannot borrow it).
+            r#"{"model":{"name":"café"},"id":"x","@timestamp":"t"q"}"#,
+            r#"[1,2,3]"#,
+            r#"{}"#,
+        ];
+        for (i, text) in lines.iter().enumerate() {
+            let sparse = minimise_line(&plan, &paths, i as u64, text.as_bytes());
+            let whole = whole_line(&plan, &paths, i as u64, text.as_bytes());
+            assert_eq!(sparse, whole, "{text}");
+            assert!(sparse.is_some());
+        }
+        // And what they write, for the first line, by hand: numbers as serde_json writes them,
+        // the request id redacted.
+        let first =
+            String::from_utf8(minimise_line(&plan, &paths, 0, lines[0].as_bytes()).unwrap())
+                .unwrap();
+        assert!(first.starts_with(r#"{"file":"es.ndjson","line":0,"timestamp":"2026-07-01T00:00:00Z","model":"m","version":3,"latency_ms":100.0,"status":200,"score":0.5,"request_id":"hmac-sha256:"#), "{first}");
+    }
+}
