@@ -9,15 +9,16 @@
 //! last value either way; a test compares them), so the extract's bytes do not depend on which
 //! was taken; at most a few batches are in memory.
 
-use std::collections::BTreeMap;
+use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
 use super::excerpt::{finish, open_hashing};
-use super::minimise::{Minimise, not_json, write_err};
+use super::minimise::{Field, Minimise, not_json, write_err};
 use crate::config::LogFormat;
 use crate::error::{Error, Result};
 use crate::ingest::logs::{RecordLines, json_path, splunk_non_record};
@@ -41,11 +42,7 @@ pub(super) fn json_records(
     plan: &Minimise,
     out: &mut dyn Write,
 ) -> Result<(u64, String)> {
-    let paths: Vec<(&str, Vec<String>)> = plan
-        .canonical()
-        .iter()
-        .map(|(name, p)| (*name, json_path(plan.format, p)))
-        .collect();
+    let paths = Paths::of(plan);
     let file = open_hashing(path)?;
     crate::ordered::map_in_order(
         |batches| read_batches(path, plan, file, batches),
@@ -99,7 +96,7 @@ fn read_batches(
 }
 
 /// A batch's lines as extract records (and not-JSON markers), in order.
-fn minimise_batch(plan: &Minimise, paths: &[(&str, Vec<String>)], batch: &Batch) -> Vec<u8> {
+fn minimise_batch(plan: &Minimise, paths: &Paths<'_>, batch: &Batch) -> Vec<u8> {
     let mut out = Vec::with_capacity(batch.text.len() * 2);
     for &(line, range) in &batch.items {
         let Some((start, end)) = range else {
@@ -107,51 +104,134 @@ fn minimise_batch(plan: &Minimise, paths: &[(&str, Vec<String>)], batch: &Batch)
             continue;
         };
         let text = batch.text.get(start..end).unwrap_or_default();
-        if let Some(bytes) = minimise_line(plan, paths, line, text) {
-            out.extend_from_slice(&bytes);
-        }
+        minimise_line(plan, paths, line, text, &mut out);
     }
     out
 }
 
-/// One line's extract record; `None` for a Splunk export's own lines (previews, terminator,
-/// messages), which are no records. The log stage read the line as JSON (a line it could not is
-/// among the bad lines).
-fn minimise_line(
-    plan: &Minimise,
-    paths: &[(&str, Vec<String>)],
-    line: u64,
-    text: &[u8],
-) -> Option<Vec<u8>> {
-    // The common case, read sparsely: the top-level keys borrowed, only the mapped values parsed.
-    // Duplicate keys resolve as in a `Value` (the last one), so both ways give the same record.
+/// The JSON path each canonical field is read from, and the distinct top-level keys they start
+/// at (at most one per field).
+pub(super) struct Paths<'p> {
+    fields: Vec<(&'p str, Vec<String>)>,
+    tops: Vec<String>,
+}
+
+impl<'p> Paths<'p> {
+    pub(super) fn of(plan: &'p Minimise) -> Self {
+        let fields: Vec<(&str, Vec<String>)> = plan
+            .canonical()
+            .iter()
+            .map(|(name, p)| (*name, json_path(plan.format, p)))
+            .collect();
+        let mut tops: Vec<String> = fields
+            .iter()
+            .filter_map(|(_, p)| p.first().cloned())
+            .collect();
+        tops.sort();
+        tops.dedup();
+        Paths { fields, tops }
+    }
+
+    /// The path a canonical field is read from.
+    fn of_field(&self, name: &str) -> Option<&[String]> {
+        self.fields
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| &p[..])
+    }
+}
+
+/// One line's extract record appended to `out`; nothing for a Splunk export's own lines
+/// (previews, terminator, messages), which are no records. The log stage read the line as JSON (a
+/// line it could not is among the bad lines).
+fn minimise_line(plan: &Minimise, paths: &Paths<'_>, line: u64, text: &[u8], out: &mut Vec<u8>) {
+    // The common case, read sparsely: only the top-level keys a path starts at kept, borrowed,
+    // and only their values parsed. A repeated key keeps its last value, as in a `Value`, so both
+    // ways give the same record.
     if plan.format != LogFormat::Splunk
-        && let Ok(top) = serde_json::from_slice::<BTreeMap<&str, &RawValue>>(text)
+        && let Some(tops) = read_tops(&paths.tops, text)
     {
         let found = |name: &str, _: &str| {
-            let (first, rest) = path_of(paths, name)?.split_first()?;
-            let value: Value = serde_json::from_str(top.get(first.as_str())?.get()).ok()?;
-            rest.iter().try_fold(&value, |v, key| v.get(key)).cloned()
+            let (first, rest) = paths.of_field(name)?.split_first()?;
+            let at = paths.tops.iter().position(|t| t == first)?;
+            let raw = tops.get(at).copied().flatten()?.get();
+            if rest.is_empty() && is_plain_string(raw) {
+                return Some(Field::Canonical(raw));
+            }
+            let value: Value = serde_json::from_str(raw).ok()?;
+            rest.iter()
+                .try_fold(&value, |v, key| v.get(key))
+                .cloned()
+                .map(Field::Value)
         };
-        return Some(plan.record(("line", line), found));
+        plan.record_into(out, ("line", line), found);
+        return;
     }
-    whole_line(plan, paths, line, text)
+    if let Some(record) = whole_line(plan, paths, line, text) {
+        out.extend_from_slice(&record);
+    }
+}
+
+/// A string token with no escape in it: `serde_json` writes its value back as the same bytes
+/// (valid JSON holds no raw quote or control character inside a string, and `serde_json`
+/// escapes nothing else).
+fn is_plain_string(raw: &str) -> bool {
+    raw.len() >= 2 && raw.starts_with('"') && raw.ends_with('"') && !raw.contains('\\')
+}
+
+/// The raw values of a line's wanted top-level keys, in `wanted`'s order; `None` when the line
+/// is not an object or has a key with an escape (which cannot be borrowed).
+fn read_tops<'t>(wanted: &[String], text: &'t [u8]) -> Option<Vec<Option<&'t RawValue>>> {
+    let mut de = serde_json::Deserializer::from_slice(text);
+    let tops = Tops(wanted).deserialize(&mut de).ok()?;
+    de.end().ok()?;
+    Some(tops)
+}
+
+/// Reads an object keeping only the raw values of the wanted keys (the last of a repeated one).
+struct Tops<'w>(&'w [String]);
+
+impl<'de> DeserializeSeed<'de> for Tops<'_> {
+    type Value = Vec<Option<&'de RawValue>>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Tops<'_> {
+    type Value = Vec<Option<&'de RawValue>>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut found = vec![None; self.0.len()];
+        while let Some(key) = map.next_key::<&'de str>()? {
+            match self.0.iter().position(|w| w == key) {
+                Some(i) => {
+                    let value = map.next_value::<&'de RawValue>()?;
+                    if let Some(slot) = found.get_mut(i) {
+                        *slot = Some(value);
+                    }
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(found)
+    }
 }
 
 /// A line read whole into a `Value`: a key with an escape, a line that is not an object, a
 /// Splunk export's line.
-fn whole_line(
-    plan: &Minimise,
-    paths: &[(&str, Vec<String>)],
-    line: u64,
-    text: &[u8],
-) -> Option<Vec<u8>> {
+fn whole_line(plan: &Minimise, paths: &Paths<'_>, line: u64, text: &[u8]) -> Option<Vec<u8>> {
     let doc: Value = serde_json::from_slice(text).unwrap_or(Value::Null);
     if plan.format == LogFormat::Splunk && splunk_non_record(&doc).is_some() {
         return None;
     }
     let found = |name: &str, _: &str| {
-        path_of(paths, name)?
+        paths
+            .of_field(name)?
             .iter()
             .try_fold(&doc, |v, key| v.get(key))
             .cloned()
@@ -159,15 +239,11 @@ fn whole_line(
     Some(plan.record(("line", line), found))
 }
 
-/// The JSON path a canonical field is read from.
-fn path_of<'p>(paths: &'p [(&str, Vec<String>)], name: &str) -> Option<&'p [String]> {
-    paths.iter().find(|(n, _)| *n == name).map(|(_, p)| &p[..])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::config::FieldMap;
+    use hmac::{Hmac, Mac};
 
     #[test]
     fn the_sparse_reading_writes_what_the_whole_value_writes() {
@@ -185,11 +261,7 @@ mod tests {
             key: [7; 32],
             shown: "es.ndjson".into(),
         };
-        let paths: Vec<(&str, Vec<String>)> = plan
-            .canonical()
-            .iter()
-            .map(|(name, p)| (*name, json_path(plan.format, p)))
-            .collect();
+        let paths = Paths::of(&plan);
         let lines = [
             r#"{"@timestamp":"2026-07-01T00:00:00Z","model":{"name":"m","version":3},"latency_ms":1e2,"http":{"status_code":200},"score":0.50,"id":"r1"}"#,
             // A repeated key (the last counts in a Value), nulls, a nested object as a value.
@@ -198,18 +270,48 @@ mod tests {
             r#"{"model":{"name":"café"},"id":"x","@timestamp":"t"q"}"#,
             r#"[1,2,3]"#,
             r#"{}"#,
+            // Raw non-ASCII and an escaped quote in values, -0, an integer past u64, exponents.
+            r#"{"model":{"name":"日本","version":"a\"b"},"latency_ms":-0,"score":18446744073709551616,"http":{"status_code":2E1},"@timestamp":"x\u00e9"}"#,
         ];
         for (i, text) in lines.iter().enumerate() {
-            let sparse = minimise_line(&plan, &paths, i as u64, text.as_bytes());
-            let whole = whole_line(&plan, &paths, i as u64, text.as_bytes());
+            let mut sparse = Vec::new();
+            minimise_line(&plan, &paths, i as u64, text.as_bytes(), &mut sparse);
+            let whole = whole_line(&plan, &paths, i as u64, text.as_bytes()).unwrap();
             assert_eq!(sparse, whole, "{text}");
-            assert!(sparse.is_some());
+            // Both are what serializing the record as a serde_json object writes.
+            let doc: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+            let mut object = serde_json::Map::new();
+            object.insert("file".into(), "es.ndjson".into());
+            object.insert("line".into(), (i as u64).into());
+            for (name, path) in plan.canonical() {
+                let at = json_path(plan.format, path);
+                if let Some(v) = at.iter().try_fold(&doc, |v, k| v.get(k)) {
+                    let v = match (name, v) {
+                        ("request_id", Value::Null) => Value::Null,
+                        ("request_id", v) => {
+                            let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                            let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&[7; 32]).unwrap();
+                            mac.update(text.as_bytes());
+                            let tag = crate::digest::hex(&mac.finalize().into_bytes());
+                            Value::String(format!("hmac-sha256:{tag}"))
+                        }
+                        (_, v) => v.clone(),
+                    };
+                    object.insert(name.into(), v);
+                }
+            }
+            let mut expected = serde_json::to_vec(&Value::Object(object)).unwrap();
+            expected.push(b'\n');
+            assert_eq!(
+                String::from_utf8(sparse).unwrap(),
+                String::from_utf8(expected).unwrap()
+            );
         }
         // And what they write, for the first line, by hand: numbers as serde_json writes them,
         // the request id redacted.
-        let first =
-            String::from_utf8(minimise_line(&plan, &paths, 0, lines[0].as_bytes()).unwrap())
-                .unwrap();
+        let mut first = Vec::new();
+        minimise_line(&plan, &paths, 0, lines[0].as_bytes(), &mut first);
+        let first = String::from_utf8(first).unwrap();
         assert!(first.starts_with(r#"{"file":"es.ndjson","line":0,"timestamp":"2026-07-01T00:00:00Z","model":"m","version":3,"latency_ms":100.0,"status":200,"score":0.5,"request_id":"hmac-sha256:"#), "{first}");
     }
 }
