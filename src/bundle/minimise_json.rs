@@ -61,6 +61,7 @@ fn read_batches(
     let mut records = RecordLines::new(file, &plan.bad_lines);
     let mut bad = plan.bad_lines.iter().peekable();
     let all = plan.rows.is_none();
+    let mut keeper = plan.keeper();
     let mut batch = Batch::default();
     // Hand the batch on when it is full (or at the end); `false` when the writer has stopped.
     let hand_on = |batches: &mut crate::ordered::Batches<Batch>, batch: &mut Batch, end: bool| {
@@ -76,7 +77,7 @@ fn read_batches(
                 batch.items.push((*b, None));
             }
         }
-        if plan.keeps(row) {
+        if keeper.keeps(row) {
             let start = batch.text.len();
             batch.text.extend_from_slice(records.line());
             batch.items.push((line, Some((start, batch.text.len()))));
