@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use super::minimise::Minimise;
+use super::stream_minimised::stream_above;
 use crate::config::{Config, LogExtracts, LogFormat};
 use crate::error::{Error, Result};
 use crate::ingest::Evidence;
@@ -113,17 +114,24 @@ pub struct ExcerptPlan {
 }
 
 /// Replace each planned excerpt's source by its excerpt, all written into one spool in `dir`;
-/// the returned file must live until the inputs are staged.
+/// the returned file must live until the inputs are staged. A file over `stream_above()` to be
+/// minimised keeps its plan: its extract is written straight into the zip as it is staged.
 pub fn cut_excerpts(inputs: &mut [Input], dir: &Path) -> Result<Option<tempfile::NamedTempFile>> {
+    let streamed = stream_above();
     if inputs
         .iter()
-        .all(|i| i.minimise.is_none() && i.excerpt.is_none())
+        .all(|i| i.excerpt.is_none() && i.minimise.as_ref().is_none_or(|_| i.size > streamed))
     {
         return Ok(None);
     }
     let mut spool = super::excerpt::Spool::new(dir)?;
     let mut cuts = Vec::new();
     for (index, input) in inputs.iter_mut().enumerate() {
+        if input.minimise.is_some() && input.size > streamed {
+            // Minimised straight into the zip when it is staged (`stream_minimised`).
+            input.excerpt = None;
+            continue;
+        }
         let cut = match (input.minimise.take(), input.excerpt.take()) {
             (Some(plan), _) => {
                 crate::error::contain(&input.source, "minimising the extract", || {

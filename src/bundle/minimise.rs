@@ -163,11 +163,16 @@ fn write_json(out: &mut Vec<u8>, value: &(impl serde::Serialize + ?Sized)) {
 
 /// Write the minimised extract of `path` into a temporary file in `dir`.
 pub fn write(path: &Path, plan: &Minimise, spool: &mut Spool) -> Result<Excerpt> {
-    super::excerpt::into_temp(path, spool, |out| match plan.format {
+    super::excerpt::into_temp(path, spool, |out| fill(path, plan, out))
+}
+
+/// Write the minimised extract of `path` to `out`; the original's size and SHA-256.
+pub(super) fn fill(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<(u64, String)> {
+    match plan.format {
         LogFormat::Csv => csv_records(path, plan, out),
         LogFormat::Parquet => parquet_records(path, plan, out),
         _ => super::minimise_json::json_records(path, plan, out),
-    })
+    }
 }
 
 pub(super) fn write_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {

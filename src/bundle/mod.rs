@@ -22,6 +22,7 @@ mod minimise;
 mod minimise_json;
 mod stage;
 mod stream;
+mod stream_minimised;
 mod tables;
 mod writer;
 

@@ -97,7 +97,17 @@ pub fn stage(
     if hashes.len() != inputs.len() {
         return Err(Error::Internal("an input was not hashed".into()));
     }
-    let staged_hashes = inputs.iter().map(|i| i.dest.clone()).zip(hashes).collect();
+    let mut inputs = inputs;
+    let mut staged_hashes = BTreeMap::new();
+    for (input, written) in inputs.iter_mut().zip(hashes) {
+        staged_hashes.insert(input.dest.clone(), written.sha256().to_string());
+        // A large log file minimised on its way in: the entry holds its extract.
+        if let super::stream::Written::Minimised(streamed) = written {
+            input.size = streamed.size;
+            input.minimise = None;
+            input.origin.get_or_insert(streamed.origin);
+        }
+    }
     let mut staged = Staged {
         root: root.to_string(),
         zip: Some((zip, prepared)),

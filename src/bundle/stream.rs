@@ -14,6 +14,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::bag::{OpenZip, options, zip_error};
 use super::inputs::Input;
+use super::stream_minimised::{Streamed, stream_above, stream_minimised};
 use crate::digest::{CopyError, copy_hashing_with};
 use crate::error::{Error, Result};
 use crate::fsio::{KeyScanner, open_regular};
@@ -38,6 +39,23 @@ enum Piece {
     End(String),
 }
 
+/// How an input went into the zip.
+pub(super) enum Written {
+    /// Copied as it is: its SHA-256.
+    Copied(String),
+    /// Minimised on the way in (`stream_minimised`).
+    Minimised(Streamed),
+}
+
+impl Written {
+    pub(super) fn sha256(&self) -> &str {
+        match self {
+            Written::Copied(hash) => hash,
+            Written::Minimised(streamed) => &streamed.sha256,
+        }
+    }
+}
+
 /// Where one input goes in the zip, and how.
 struct Entry<'a> {
     name: String,
@@ -60,7 +78,7 @@ pub(super) fn stream_inputs<W: Write + Seek>(
     (root, stamp): (&str, zip::DateTime),
     (inputs, made): (&[Input], &[(&str, &[u8])]),
     bar: &crate::progress::Bar,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Written>> {
     let entries: Vec<Entry<'_>> = inputs
         .iter()
         .map(|input| Entry {
@@ -96,7 +114,8 @@ pub(super) fn stream_inputs<W: Write + Seek>(
 /// This reader's inputs, in order, as pieces; stops at the first error or when the writer is gone.
 fn read_all(entries: &[&Entry<'_>], tx: &SyncSender<Result<Piece>>) {
     let mut buf = vec![0u8; CHUNK];
-    for entry in entries {
+    // An input minimised on the way in is the writer's own work.
+    for entry in entries.iter().filter(|e| e.input.minimise.is_none()) {
         let done = if entry.input.size <= SMALL {
             read_small(entry, &mut buf).map(|(bytes, hash)| Piece::Whole(bytes, hash))
         } else {
@@ -154,7 +173,7 @@ fn write_in_order<W: Write + Seek>(
     (entries, made): (&[Entry<'_>], &[(&str, &[u8])]),
     queues: Vec<Receiver<Result<Piece>>>,
     bar: &crate::progress::Bar,
-) -> Result<Vec<String>> {
+) -> Result<Vec<Written>> {
     let fail = |e| zip_error(target, e);
     let mut made = made.iter().peekable();
     let mut put_made = |zip: &mut OpenZip<W>, before: Option<&str>| -> Result<()> {
@@ -170,6 +189,13 @@ fn write_in_order<W: Write + Seek>(
     let mut hashes = Vec::with_capacity(entries.len());
     for (i, entry) in entries.iter().enumerate() {
         put_made(zip, Some(&entry.input.dest))?;
+        if let Some(plan) = &entry.input.minimise {
+            let held = usize::try_from(stream_above()).unwrap_or(usize::MAX);
+            let streamed = stream_minimised(zip, (&entry.name, stamp), (entry.input, plan), held)?;
+            hashes.push(Written::Minimised(streamed));
+            bar.inc(entry.input.size);
+            continue;
+        }
         let queue = queues
             .get(i % queues.len().max(1))
             .ok_or_else(|| Error::Internal("no bundle reader".into()))?;
@@ -189,7 +215,7 @@ fn write_in_order<W: Write + Seek>(
             let mut one = zip::ZipArchive::new(Cursor::new(bytes)).map_err(fail)?;
             zip.raw_copy_file(one.by_index_raw(0).map_err(fail)?)
                 .map_err(fail)?;
-            hashes.push(hash);
+            hashes.push(Written::Copied(hash));
         } else {
             zip.start_file(entry.name.as_str(), entry.options())
                 .map_err(fail)?;
@@ -198,7 +224,7 @@ fn write_in_order<W: Write + Seek>(
                     Piece::Chunk(bytes) => zip
                         .write_all(&bytes)
                         .map_err(|e| Error::io("cannot write", target, e))?,
-                    Piece::End(hash) => break hashes.push(hash),
+                    Piece::End(hash) => break hashes.push(Written::Copied(hash)),
                     Piece::Whole(..) => {
                         return Err(Error::Internal("a large input came whole".into()));
                     }
@@ -328,6 +354,7 @@ mod tests {
             Ok(_) => zip.finish().unwrap().into_inner(),
             Err(_) => Vec::new(),
         };
+        let hashes = hashes.map(|w| w.iter().map(|w| w.sha256().to_string()).collect());
         (hashes, bytes)
     }
 

@@ -52,11 +52,19 @@ fn read_line_capped(reader: &mut impl BufRead, buf: &mut Vec<u8>) -> std::io::Re
 }
 
 /// The records of a JSON-lines file in order, each with its row and 1-based line number: blank
-/// lines and the lines set aside as not JSON are skipped.
+/// lines and the lines set aside as not JSON are skipped. A line that lies whole in the read
+/// buffer is looked at where it is, not copied (a pass over 100 M lines copied 16 GB for
+/// nothing); only a line across the buffer's end is gathered into a line of its own.
 pub(crate) struct RecordLines<R> {
     reader: BufReader<R>,
     bad_lines: Vec<u64>,
+    /// The next bad line not yet passed.
+    next_bad: usize,
     buf: Vec<u8>,
+    /// The current line: `Some(range)` of the reader's buffer, `None`: `buf`.
+    here: Option<(usize, usize)>,
+    /// Bytes of the reader's buffer to consume before the next line.
+    used: usize,
     line_no: u64,
     next_row: u64,
 }
@@ -67,7 +75,10 @@ impl<R: Read> RecordLines<R> {
         RecordLines {
             reader: BufReader::with_capacity(1 << 20, inner),
             bad_lines: bad_lines.to_vec(),
+            next_bad: 0,
             buf: Vec::new(),
+            here: None,
+            used: 0,
             line_no: 0,
             next_row: 0,
         }
@@ -76,15 +87,14 @@ impl<R: Read> RecordLines<R> {
     /// The next record's (row, line number), or `None` at the end; `line()` then holds its bytes.
     pub(crate) fn next_record(&mut self) -> std::io::Result<Option<(u64, u64)>> {
         loop {
-            self.buf.clear();
-            if read_line_capped(&mut self.reader, &mut self.buf)? == 0 {
+            if !self.next_line()? {
                 return Ok(None);
             }
             self.line_no += 1;
-            if self.line_no == 1 && self.buf.starts_with(BOM) {
-                self.buf.drain(..BOM.len());
+            if self.line_no == 1 && self.line().starts_with(BOM) {
+                self.skip_bom();
             }
-            if is_blank(&self.buf) || self.bad_lines.binary_search(&self.line_no).is_ok() {
+            if is_blank(self.line()) || self.is_bad(self.line_no) {
                 continue;
             }
             let row = self.next_row;
@@ -93,9 +103,46 @@ impl<R: Read> RecordLines<R> {
         }
     }
 
+    /// Read the next line, in the buffer where it lies whole; `false` at the end.
+    fn next_line(&mut self) -> std::io::Result<bool> {
+        self.reader.consume(std::mem::take(&mut self.used));
+        let buffered = self.reader.fill_buf()?;
+        if buffered.is_empty() {
+            return Ok(false);
+        }
+        if let Some(end) = memchr::memchr(b'\n', buffered) {
+            self.here = Some((0, end + 1));
+            self.used = end + 1;
+            return Ok(true);
+        }
+        self.here = None;
+        self.buf.clear();
+        Ok(read_line_capped(&mut self.reader, &mut self.buf)? > 0)
+    }
+
+    fn skip_bom(&mut self) {
+        match &mut self.here {
+            Some((start, _)) => *start += BOM.len(),
+            None => {
+                self.buf.drain(..BOM.len());
+            }
+        }
+    }
+
+    /// Whether line `n` is set aside as not JSON; lines are asked in increasing order.
+    fn is_bad(&mut self, n: u64) -> bool {
+        while self.bad_lines.get(self.next_bad).is_some_and(|b| *b < n) {
+            self.next_bad += 1;
+        }
+        self.bad_lines.get(self.next_bad) == Some(&n)
+    }
+
     /// The current record's bytes, line end included when the file had one.
     pub(crate) fn line(&self) -> &[u8] {
-        &self.buf
+        match self.here {
+            Some((start, end)) => self.reader.buffer().get(start..end).unwrap_or_default(),
+            None => &self.buf,
+        }
     }
 
     pub(crate) fn into_inner(self) -> R {
@@ -288,5 +335,41 @@ mod tests {
                 (2, 6, b"{\"a\":3}".to_vec()),
             ]
         );
+    }
+
+    #[test]
+    fn record_lines_are_whole_across_the_read_buffers_end() {
+        // 3 MiB of lines of every length up to 300 bytes, so lines straddle each 1 MiB buffer's
+        // end; a byte-order mark first, blank and bad lines among them.
+        let mut text = BOM.to_vec();
+        let mut expected = Vec::new();
+        let mut bad = Vec::new();
+        let mut line_no = 0u64;
+        while text.len() < 3 << 20 {
+            line_no += 1;
+            let line: Vec<u8> = match line_no % 97 {
+                0 => b"   \r\n".to_vec(),
+                1 if line_no > 1 => {
+                    bad.push(line_no);
+                    b"not json\n".to_vec()
+                }
+                n => format!(
+                    "{{\"n\":\"{}\"}}\n",
+                    "x".repeat((line_no as usize * 7 + n as usize) % 300)
+                )
+                .into_bytes(),
+            };
+            if line_no % 97 > 1 || line_no == 1 {
+                expected.push((expected.len() as u64, line_no, line.clone()));
+            }
+            text.extend_from_slice(&line);
+        }
+        let mut lines = RecordLines::new(&text[..], &bad);
+        let mut seen = Vec::new();
+        while let Some((row, line)) = lines.next_record().unwrap() {
+            seen.push((row, line, lines.line().to_vec()));
+        }
+        assert_eq!(seen.len(), expected.len());
+        assert!(seen == expected);
     }
 }
