@@ -13,6 +13,7 @@
 //! into a source folder.
 
 mod bag;
+mod copy;
 mod excerpt;
 mod facts;
 mod generated;

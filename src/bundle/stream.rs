@@ -8,16 +8,15 @@
 //! timing. Guarantees: bounded memory (each reader is at most `AHEAD` pieces ahead); a reader that
 //! fails or stops is an error naming the input, never a hang.
 
-use std::io::{Cursor, Read, Seek, Write};
+use std::io::{Cursor, Seek, Write};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use super::bag::{OpenZip, options, zip_error};
+use super::copy::copy_input;
 use super::inputs::Input;
 use super::stream_minimised::{Streamed, stream_above, stream_minimised};
-use crate::digest::{CopyError, copy_hashing_with};
 use crate::error::{Error, Result};
-use crate::fsio::{KeyScanner, open_regular};
 use crate::vocab::layout;
 
 /// Inputs up to this size are compressed by their reader, in memory.
@@ -237,73 +236,11 @@ fn write_in_order<W: Write + Seek>(
     Ok(hashes)
 }
 
-/// A reader that refuses to pass on a PEM private key.
-struct Refusing<'a> {
-    file: Box<dyn Read + 'a>,
-    path: &'a Path,
-    scanner: KeyScanner,
-    refused: Option<Error>,
-}
-
-impl Read for Refusing<'_> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.file.read(buf)?;
-        if let Err(e) = self
-            .scanner
-            .scan(self.path, buf.get(..n).unwrap_or_default())
-        {
-            self.refused = Some(e);
-            return Err(std::io::Error::other("private key"));
-        }
-        Ok(n)
-    }
-}
-
-/// Copy an input to `to`, hashing the same bytes. The file is opened under fsio's rules (a
-/// regular file, inside its folder), must hold no private key, and must still have the size it
-/// had when it was listed.
-fn copy_input(input: &Input, to: &mut impl Write, buf: &mut [u8]) -> Result<String> {
-    let file: Box<dyn Read> = match input.spooled {
-        Some(offset) => {
-            let mut spool = std::fs::File::open(&input.source)
-                .map_err(|e| Error::io("cannot read", &input.source, e))?;
-            spool
-                .seek(std::io::SeekFrom::Start(offset))
-                .map_err(|e| Error::io("cannot read", &input.source, e))?;
-            Box::new(spool.take(input.size))
-        }
-        None => Box::new(open_regular(&input.source, "evidence", input.within.as_deref())?.0),
-    };
-    let mut reader = Refusing {
-        file,
-        path: &input.source,
-        scanner: KeyScanner::default(),
-        refused: None,
-    };
-    let copied = copy_hashing_with(&mut reader, to, buf);
-    if let Some(e) = reader.refused {
-        return Err(e);
-    }
-    let (total, hash) = copied.map_err(|e| match e {
-        CopyError::Read(e) => Error::io("cannot read", &input.source, e),
-        CopyError::Write(e) => Error::io("cannot write the zip for", &input.source, e),
-    })?;
-    if total != input.size {
-        return Err(Error::Bundle {
-            path: input.source.clone(),
-            message: format!(
-                "changed while being read ({} bytes listed, {total} read)",
-                input.size
-            ),
-        });
-    }
-    Ok(hash)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::vocab::InputRole;
+    use std::io::Read;
 
     fn input(path: &Path, dest: &str) -> Input {
         Input {
