@@ -13,7 +13,8 @@ use std::fmt;
 use std::io::Write;
 use std::path::Path;
 
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
@@ -147,8 +148,8 @@ impl<'p> Paths<'p> {
 /// line it could not is among the bad lines).
 fn minimise_line(plan: &Minimise, paths: &Paths<'_>, line: u64, text: &[u8], out: &mut Vec<u8>) {
     // The common case, read sparsely: only the top-level keys a path starts at kept, borrowed,
-    // and only their values parsed. A repeated key keeps its last value, as in a `Value`, so both
-    // ways give the same record.
+    // and only their values parsed. A repeated key keeps its first value, at every depth, as the
+    // log stage reads it, so both ways give the same record and the record its code.
     if plan.format != LogFormat::Splunk
         && let Some(tops) = read_tops(&paths.tops, text)
     {
@@ -159,7 +160,7 @@ fn minimise_line(plan: &Minimise, paths: &Paths<'_>, line: u64, text: &[u8], out
             if rest.is_empty() && is_plain_string(raw) {
                 return Some(Field::Canonical(raw));
             }
-            let value: Value = serde_json::from_str(raw).ok()?;
+            let value = serde_json::from_str::<FirstWins>(raw).ok()?.0;
             rest.iter()
                 .try_fold(&value, |v, key| v.get(key))
                 .cloned()
@@ -189,7 +190,7 @@ fn read_tops<'t>(wanted: &[String], text: &'t [u8]) -> Option<Vec<Option<&'t Raw
     Some(tops)
 }
 
-/// Reads an object keeping only the raw values of the wanted keys (the last of a repeated one).
+/// Reads an object keeping only the raw values of the wanted keys (the first of a repeated one).
 struct Tops<'w>(&'w [String]);
 
 impl<'de> DeserializeSeed<'de> for Tops<'_> {
@@ -210,7 +211,8 @@ impl<'de> Visitor<'de> for Tops<'_> {
             match self.0.iter().position(|w| w == key) {
                 Some(i) => {
                     let value = map.next_value::<&'de RawValue>()?;
-                    if let Some(slot) = found.get_mut(i) {
+                    // The first of a repeated key, as the log stage counts it.
+                    if let Some(slot @ None) = found.get_mut(i) {
                         *slot = Some(value);
                     }
                 }
@@ -223,10 +225,68 @@ impl<'de> Visitor<'de> for Tops<'_> {
     }
 }
 
+/// A JSON value in which a repeated key keeps its first value, at every depth: what the log
+/// stage reads (`serde_json::Value` keeps the last).
+struct FirstWins(Value);
+
+impl<'de> Deserialize<'de> for FirstWins {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(FirstWinsVisitor).map(FirstWins)
+    }
+}
+
+struct FirstWinsVisitor;
+
+impl<'de> Visitor<'de> for FirstWinsVisitor {
+    type Value = Value;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(FirstWins(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let FirstWins(value) = map.next_value()?;
+            out.entry(key).or_insert(value);
+        }
+        Ok(Value::Object(out))
+    }
+}
+
 /// A line read whole into a `Value`: a key with an escape, a line that is not an object, a
 /// Splunk export's line.
 fn whole_line(plan: &Minimise, paths: &Paths<'_>, line: u64, text: &[u8]) -> Option<Vec<u8>> {
-    let doc: Value = serde_json::from_slice(text).unwrap_or(Value::Null);
+    let doc = serde_json::from_slice::<FirstWins>(text).map_or(Value::Null, |v| v.0);
     if plan.format == LogFormat::Splunk && splunk_non_record(&doc).is_some() {
         return None;
     }
@@ -265,10 +325,13 @@ mod tests {
         let paths = Paths::of(&plan);
         let lines = [
             r#"{"@timestamp":"2026-07-01T00:00:00Z","model":{"name":"m","version":3},"latency_ms":1e2,"http":{"status_code":200},"score":0.50,"id":"r1"}"#,
-            // A repeated key (the last counts in a Value), nulls, a nested object as a value.
+            // A repeated key (the first counts, as in the log stage), nulls, a nested object as a
+            // value.
             r#"{"latency_ms":1,"latency_ms":2.5,"score":null,"model":{"name":{"a":[1,2]}},"id":7}"#,
             // Unicode escapes in values; an escaped key (the sparse reading cannot borrow it).
-            r#"{"model":{"name":"café"},"id":"x","@timestamp":"t"q"}"#,
+            r#"{"model":{"name":"caf\u00e9"},"i\u0064":"x","@timestamp":"t\"q"}"#,
+            // Repeated keys nested and repeated parents: the first at every depth.
+            r#"{"model":{"name":"a","name":"b"},"model":{"name":"c"},"http":{"status_code":500},"http":{"status_code":200}}"#,
             r#"[1,2,3]"#,
             r#"{}"#,
             // Raw non-ASCII and an escaped quote in values, -0, an integer past u64, exponents.
@@ -280,7 +343,7 @@ mod tests {
             let whole = whole_line(&plan, &paths, i as u64, text.as_bytes()).unwrap();
             assert_eq!(sparse, whole, "{text}");
             // Both are what serializing the record as a serde_json object writes.
-            let doc: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+            let doc = serde_json::from_str::<FirstWins>(text).map_or(Value::Null, |v| v.0);
             let mut object = serde_json::Map::new();
             object.insert("file".into(), "es.ndjson".into());
             object.insert("line".into(), (i as u64).into());
@@ -308,6 +371,22 @@ mod tests {
                 String::from_utf8(expected).unwrap()
             );
         }
+        // The first value of a repeated key, by hand: what the log stage counted.
+        let record = |i: usize| {
+            let mut out = Vec::new();
+            minimise_line(&plan, &paths, i as u64, lines[i].as_bytes(), &mut out);
+            serde_json::from_slice::<Value>(&out).unwrap()
+        };
+        assert_eq!(record(1)["latency_ms"], serde_json::json!(1));
+        assert_eq!(record(2)["model"], serde_json::json!("café"));
+        assert!(
+            record(2)["request_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("hmac-sha256:")
+        );
+        assert_eq!(record(3)["model"], serde_json::json!("a"));
+        assert_eq!(record(3)["status"], serde_json::json!(500));
         // And what they write, for the first line, by hand: numbers as serde_json writes them,
         // the request id redacted.
         let mut first = Vec::new();

@@ -370,6 +370,14 @@ mod tests {
         .unwrap();
         assert_eq!(t[MODEL].as_deref(), Some("a"));
         assert_eq!(t[STATUS], None);
+        // Inside a nested object, and a repeated parent: the first, too.
+        for line in [
+            r#"{"_source":{"model":"a","model":"b"}}"#,
+            r#"{"_source":{"model":"a"},"_source":{"model":"b"}}"#,
+        ] {
+            let t = texts(LogFormat::Elasticsearch, line).unwrap();
+            assert_eq!(t[MODEL].as_deref(), Some("a"), "{line}");
+        }
     }
 
     #[test]
