@@ -315,6 +315,10 @@ pub fn collect_inputs(
     }
     let minimised = config.bundle.log_extracts == LogExtracts::Minimised;
     for file in &evidence.logs.files {
+        if file.spark.is_some() {
+            // Summarised on Spark: no file here; the statements it ran are generated evidence.
+            continue;
+        }
         // A trace source's records are the file the bundle carries; the store is their origin.
         let (read, dest, shown) = match &file.materialised {
             Some(records) => {

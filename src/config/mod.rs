@@ -3,6 +3,7 @@
 //! every rule is checked here so later stages can trust what they get. Unknown keys are errors
 //! naming the key path and line, because a typo in an audit config must never be ignored silently.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -151,6 +152,36 @@ pub struct LogSource {
     /// `format: mlflow-traces`: the store's traces are the records, read with the canonical field
     /// map; these keys name the tag a trace without a linked model is mapped by.
     pub traces: Option<TraceKeys>,
+    /// `engine: spark`: the records are summarised on Spark (`pattern` is then unused).
+    pub spark: Option<SparkSource>,
+}
+
+/// A log source read on Spark (`engine: spark`, issue 22): where the records are and how to reach
+/// the Spark that reads them.
+#[derive(Debug, Clone)]
+pub struct SparkSource {
+    /// `spark-submit` (a path, or a name looked up on PATH).
+    pub submit: String,
+    /// `local[2]`, `spark://…`, `yarn`, `k8s://…`.
+    pub master: String,
+    /// A folder of Parquet files (hive-partitioned or not), or a table.
+    pub path: Option<String>,
+    pub table: Option<String>,
+    /// `--conf` settings passed to `spark-submit`, sorted.
+    pub conf: BTreeMap<String, String>,
+    /// How long the run may take before it is stopped.
+    pub timeout: std::time::Duration,
+}
+
+impl SparkSource {
+    /// How the source is named in messages and the account.
+    pub fn shown(&self) -> String {
+        match (&self.table, &self.path) {
+            (Some(t), _) => format!("spark table {t}"),
+            (None, Some(p)) => format!("spark path {p}"),
+            (None, None) => "spark".into(),
+        }
+    }
 }
 
 /// The tag (or request-metadata key) naming a trace's model and version when no logged model
@@ -399,13 +430,20 @@ fn resolve(path: &Path, raw: RawConfig, overrides: &Overrides) -> Result<Config>
 /// A trace's time, duration and state are MLflow's own fields; only `model` and `version` may be
 /// mapped, to the tag that names them when a trace is linked to no logged model.
 fn resolve_log_source(
-    s: raw::RawLogSource,
+    mut s: raw::RawLogSource,
     join: &dyn Fn(&str) -> PathBuf,
 ) -> std::result::Result<LogSource, (String, String)> {
     let success = s
         .success
+        .take()
         .unwrap_or_else(|| ["200", "ok", "success", "OK"].map(String::from).to_vec());
     let pattern = join(&s.path).to_string_lossy().into_owned();
+    if s.engine == Some(raw::RawEngine::Spark) || s.spark.is_some() || s.table.is_some() {
+        return resolve_spark_source(s, join, success);
+    }
+    if s.path.is_empty() {
+        return Err(("path".into(), "is required: the log files (a glob)".into()));
+    }
     if s.format != Some(raw::RawLogFormat::MlflowTraces) {
         return Ok(LogSource {
             pattern,
@@ -413,6 +451,7 @@ fn resolve_log_source(
             fields: s.fields,
             success,
             traces: None,
+            spark: None,
         });
     }
     let identity = FieldMap::default();
@@ -447,7 +486,82 @@ fn resolve_log_source(
         }),
         fields: identity,
         success,
+        spark: None,
     })
+}
+
+/// A log source on Spark: `engine: spark`, a `spark:` block with its master, and a Parquet
+/// `path` (a folder) or a `table`.
+fn resolve_spark_source(
+    s: raw::RawLogSource,
+    join: &dyn Fn(&str) -> PathBuf,
+    success: Vec<String>,
+) -> std::result::Result<LogSource, (String, String)> {
+    if s.engine != Some(raw::RawEngine::Spark) {
+        return Err((
+            "engine".into(),
+            "must be `spark` for a source with `spark:` or `table:`".into(),
+        ));
+    }
+    let Some(spark) = s.spark else {
+        return Err((
+            "spark".into(),
+            "is required with `engine: spark`: at least `master` (local[2], spark://host:7077, \
+             yarn, k8s://…)"
+                .into(),
+        ));
+    };
+    if spark.master.starts_with("sc://") {
+        return Err((
+            "spark.master".into(),
+            "Spark Connect (`sc://`) is not supported yet: name the cluster's master \
+             (spark://…, yarn, k8s://…) and its spark-submit"
+                .into(),
+        ));
+    }
+    if s.format.is_some_and(|f| f != raw::RawLogFormat::Parquet) {
+        return Err((
+            "format".into(),
+            "must be `parquet` (or absent) with `engine: spark`".into(),
+        ));
+    }
+    let (path, table) = match (s.path.is_empty(), s.table) {
+        (false, None) => (Some(remote_or_local(&s.path, join)), None),
+        (true, Some(t)) if !t.is_empty() => (None, Some(t)),
+        _ => {
+            return Err((
+                "path".into(),
+                "`engine: spark` reads either a `path` (a Parquet folder) or a `table`, one of them".into(),
+            ));
+        }
+    };
+    let submit = spark.submit.unwrap_or_else(|| {
+        std::env::var("DOSSIER_SPARK_SUBMIT").unwrap_or_else(|_| "spark-submit".into())
+    });
+    Ok(LogSource {
+        pattern: String::new(),
+        format: Some(LogFormat::Parquet),
+        fields: s.fields,
+        success,
+        traces: None,
+        spark: Some(SparkSource {
+            submit,
+            master: spark.master,
+            path,
+            table,
+            conf: spark.conf,
+            timeout: std::time::Duration::from_secs(spark.timeout_seconds.unwrap_or(3600)),
+        }),
+    })
+}
+
+/// A URI (`s3a://…`, `hdfs://…`) as it is; a local path under the config's folder.
+fn remote_or_local(path: &str, join: &dyn Fn(&str) -> PathBuf) -> String {
+    if path.contains("://") {
+        path.to_string()
+    } else {
+        join(path).to_string_lossy().into_owned()
+    }
 }
 
 fn absolute_under(base: &Path, p: &str) -> PathBuf {
@@ -484,6 +598,71 @@ mod tests {
         assert_eq!(c.policy.targets[&Kpi::AuditCoverage], 1.0);
         assert_eq!(c.policy.targets.len(), 8); // SPEC §2's seven and drift_monitoring_coverage
         assert_eq!(c.template, Template::Default);
+    }
+
+    #[test]
+    fn a_spark_source_is_resolved_and_its_mistakes_name_their_key() {
+        let with = |logs: &str| load_str(&format!("{MINIMAL}  logs:\n{logs}"));
+        let c = with("    - path: data/requests\n      engine: spark\n      spark: { master: yarn, conf: { a: b } }\n").unwrap();
+        let spark = c.logs[0].spark.as_ref().unwrap();
+        assert_eq!(spark.path.as_deref(), Some("/cfg/data/requests"));
+        assert_eq!(
+            (spark.master.as_str(), spark.table.as_deref()),
+            ("yarn", None)
+        );
+        assert_eq!(spark.timeout.as_secs(), 3600);
+        let c = with("    - table: inference.requests\n      engine: spark\n      spark: { master: \"local[2]\" }\n").unwrap();
+        assert_eq!(
+            c.logs[0].spark.as_ref().unwrap().shown(),
+            "spark table inference.requests"
+        );
+        let c = with("    - path: s3a://bucket/requests/\n      engine: spark\n      spark: { master: yarn }\n").unwrap();
+        assert_eq!(
+            c.logs[0].spark.as_ref().unwrap().path.as_deref(),
+            Some("s3a://bucket/requests/")
+        );
+        for (logs, key, says) in [
+            (
+                "    - path: x\n      engine: spark\n",
+                "spark",
+                "is required",
+            ),
+            (
+                "    - path: x\n      spark: { master: yarn }\n",
+                "engine",
+                "must be `spark`",
+            ),
+            (
+                "    - path: x\n      table: t\n      engine: spark\n      spark: { master: yarn }\n",
+                "path",
+                "one of them",
+            ),
+            (
+                "    - path: x\n      format: csv\n      engine: spark\n      spark: { master: yarn }\n",
+                "format",
+                "must be `parquet`",
+            ),
+            ("    - format: csv\n", "path", "is required"),
+            (
+                "    - path: x\n      engine: spark\n      spark: { master: \"sc://h:15002\" }\n",
+                "spark.master",
+                "not supported yet",
+            ),
+        ] {
+            let err = with(logs).unwrap_err();
+            let Error::Config {
+                key: Some(k),
+                message,
+                ..
+            } = &err
+            else {
+                panic!("{err:?}")
+            };
+            assert!(
+                k.ends_with(key) && message.contains(says),
+                "{logs}: {k}: {message}"
+            );
+        }
     }
 
     #[test]
@@ -555,6 +734,10 @@ mod tests {
             (
                 "sources.logs[].fields",
                 "organization: A\nsources:\n  logs:\n    - fields:\n        zz_probe: 1\n",
+            ),
+            (
+                "sources.logs[].spark",
+                "organization: A\nsources:\n  logs:\n    - spark:\n        zz_probe: 1\n",
             ),
             ("policy", "organization: A\npolicy:\n  zz_probe: 1\n"),
             (

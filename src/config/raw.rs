@@ -80,11 +80,37 @@ pub(super) struct RawMlflowSource {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLogSource {
+    #[serde(default)]
     pub(super) path: String,
     pub(super) format: Option<RawLogFormat>,
     #[serde(default)]
     pub(super) fields: FieldMap,
     pub(super) success: Option<Vec<String>>,
+    /// `embedded` (the default) or `spark`.
+    pub(super) engine: Option<RawEngine>,
+    pub(super) spark: Option<RawSpark>,
+    /// A Spark table instead of a path (`engine: spark`).
+    pub(super) table: Option<String>,
+}
+
+/// Which engine reads a log source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum RawEngine {
+    Embedded,
+    Spark,
+}
+
+/// How to reach Spark (`engine: spark`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSpark {
+    pub(super) master: String,
+    /// `spark-submit` to run; default `DOSSIER_SPARK_SUBMIT`, else `spark-submit` on PATH.
+    pub(super) submit: Option<String>,
+    #[serde(default)]
+    pub(super) conf: std::collections::BTreeMap<String, String>,
+    pub(super) timeout_seconds: Option<u64>,
 }
 
 /// A log source's `format`: a file format, or MLflow traces read from a tracking store.

@@ -20,6 +20,7 @@ mod progress;
 mod questionnaires;
 mod report;
 mod request;
+mod spark;
 mod standards;
 mod traces;
 mod tsa;

@@ -335,6 +335,7 @@ mod tests {
             fields: Default::default(),
             success: vec!["200".into()],
             traces: None,
+            spark: None,
         }
     }
 

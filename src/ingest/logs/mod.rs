@@ -21,6 +21,7 @@ mod read;
 mod record;
 mod rfc3339;
 mod scan;
+mod spark;
 pub mod summary;
 mod tally;
 mod traces;
@@ -79,6 +80,17 @@ pub struct FileRead {
     /// An `mlflow-traces` source: `path` is the store, and this the records read from it, which
     /// the bundle's extracts are cut from.
     pub materialised: Option<Arc<tempfile::TempPath>>,
+    /// A source summarised on Spark: `path` is then its name (`spark path …`), no file.
+    pub spark: Option<SparkRun>,
+}
+
+/// What a Spark run leaves for the evidence: the statements it ran, Spark's version, the files
+/// it read.
+#[derive(Debug, Clone)]
+pub struct SparkRun {
+    pub sql: Vec<(String, String)>,
+    pub version: String,
+    pub files: Vec<String>,
 }
 
 /// One file read, as the data-quality section reports it.
@@ -141,6 +153,9 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
     if config.logs.is_empty() {
         return Ok(LogData::default());
     }
+    if config.logs.iter().any(|s| s.spark.is_some()) {
+        return read_on_spark(config);
+    }
     let mut inputs = list_inputs(config, warnings)?;
     let mut scanned = scan::scan_all(config, &inputs)?;
     for (i, input) in inputs.iter_mut().enumerate() {
@@ -167,6 +182,7 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
                 account,
                 scoped_rows: scoped.then(|| scanned.rows.get(&i).cloned().unwrap_or_default()),
                 bad_lines: input.bad_lines,
+                spark: None,
             }
         })
         .collect();
@@ -196,6 +212,89 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
         files,
         rejected,
     })
+}
+
+/// The one log source, summarised on Spark: the summary, and the source's account (its records
+/// by code; Spark has no lines, so no reject names one).
+fn read_on_spark(config: &Config) -> Result<LogData> {
+    let (Some(source), 1) = (config.logs.first(), config.logs.len()) else {
+        return Err(Error::Logs {
+            path: "sources.logs".into(),
+            line: None,
+            message: "a source with `engine: spark` must be the only log source for now: \
+                      summaries from two engines cannot be merged into exact quantiles"
+                .into(),
+        });
+    };
+    let Some(spark) = &source.spark else {
+        return Err(Error::Internal("no Spark source".into()));
+    };
+    let shown = spark.shown();
+    if config.scope.is_scoped() {
+        return Err(Error::Logs {
+            path: shown.into(),
+            line: None,
+            message: "--system with `engine: spark` is not supported yet".into(),
+        });
+    }
+    let summary = spark::summarise(spark, &source.fields, &source.success, config.period).map_err(
+        |message| Error::Logs {
+            path: shown.clone().into(),
+            line: None,
+            message,
+        },
+    )?;
+    Ok(spark_data(shown, summary))
+}
+
+/// A Spark run as the log stage's output.
+fn spark_data(shown: String, summary: spark::SparkSummary) -> LogData {
+    let code = |c: &str| summary.codes.get(c).copied().unwrap_or(0);
+    let rejected: Vec<Rejected> = Reason::ALL
+        .iter()
+        .filter(|r| code(r.label()) > 0)
+        .map(|r| Rejected {
+            source: shown.clone(),
+            reason: *r,
+            count: code(r.label()),
+            first_line: None,
+        })
+        .collect();
+    let records: u64 = summary.codes.values().sum();
+    let account = LogFile {
+        path: shown.clone(),
+        format: "spark",
+        records,
+        accepted: code(spark::ACCEPTED),
+        outside_period: code(spark::OUTSIDE),
+        rejected: rejected.iter().map(|r| r.count).sum(),
+        non_records: BTreeMap::new(),
+        lines: records,
+        models: summary
+            .models
+            .iter()
+            .map(|(m, s)| (m.clone(), s.requests))
+            .collect(),
+    };
+    LogData {
+        configured: true,
+        models: summary.models,
+        files: vec![FileRead {
+            path: shown.into(),
+            format: LogFormat::Parquet,
+            source: 0,
+            account,
+            scoped_rows: None,
+            bad_lines: Vec::new(),
+            materialised: None,
+            spark: Some(SparkRun {
+                sql: summary.sql,
+                version: summary.version,
+                files: summary.files,
+            }),
+        }],
+        rejected,
+    }
 }
 
 /// Every file the log sources name, with its format decided.

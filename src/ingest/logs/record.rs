@@ -247,6 +247,7 @@ mod tests {
             fields: Default::default(),
             success: vec!["200".into(), "OK".into()],
             traces: None,
+            spark: None,
         };
         let (start, end) = crate::ingest::logs::period_bounds_ns(crate::config::Period {
             start: chrono::NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),

@@ -1,0 +1,269 @@
+//! The Spark SQL of the log summary (issue 22; docs/log-summary.md). In: the source's schema as
+//! Spark reports it, the field map, the success values and the period. Out: the statements, in
+//! order, that classify every record by the rules of the embedded pass (`classify::canonical`)
+//! and compute, over the period's accepted records, per model the counts, exact quantiles (Spark's
+//! `percentile`, the linear method numpy and Polars use), first and last time, longest gap, days,
+//! versions and PSI window bins. Guarantees: every literal is escaped or a number; a mapped column
+//! that is missing or of a type these rules do not read is an error naming the field, before
+//! anything runs; only the summary's few rows per model come back.
+
+use serde_json::Value;
+
+use crate::config::{FieldMap, Period};
+use crate::ingest::logs::summary::{PSI_MIN_PERIOD_DAYS, PSI_WINDOW_DAYS};
+use crate::ingest::logs::{NS_PER_DAY, period_bounds_ns};
+
+/// The label of a record accepted in the period, and of one outside it, in the `code` column.
+pub(crate) const ACCEPTED: &str = "accepted";
+pub(crate) const OUTSIDE: &str = "outside period";
+
+/// How a column's Spark type is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Timestamp,
+    Text,
+    Number,
+}
+
+/// The statements to run, named; or what in the schema stops them, naming the field.
+pub(super) fn statements(
+    schema: &Value,
+    fields: &FieldMap,
+    success: &[String],
+    period: Period,
+) -> Result<Vec<(&'static str, String)>, String> {
+    let column = |name: &str, path: &str, required: bool| -> Result<String, String> {
+        let Some(kind) = type_at(schema, path) else {
+            return if required {
+                Err(format!("has no column `{path}` (fields.{name})"))
+            } else {
+                Ok("NULL".into())
+            };
+        };
+        let read = read_as(&kind);
+        let wanted = match name {
+            "timestamp" => Kind::Timestamp,
+            "latency_ms" | "score" => Kind::Number,
+            _ => Kind::Text,
+        };
+        match (wanted, read) {
+            (Kind::Timestamp, Some(Kind::Timestamp)) => Ok(format!(
+                "unix_micros(CAST({} AS TIMESTAMP)) * 1000",
+                quoted(path)
+            )),
+            (Kind::Number, Some(Kind::Number)) => Ok(format!("CAST({} AS DOUBLE)", quoted(path))),
+            (Kind::Text, Some(Kind::Text | Kind::Number))
+                if kind != "double" && kind != "float" =>
+            {
+                Ok(format!("CAST({} AS STRING)", quoted(path)))
+            }
+            _ => Err(format!(
+                "column `{path}` (fields.{name}) is `{kind}`, which engine: spark does not read \
+                 yet: a timestamp must be a timestamp column, latency and score numeric, model, \
+                 version and status text or integers"
+            )),
+        }
+    };
+    let ts = column("timestamp", &fields.timestamp, true)?;
+    let model = column("model", &fields.model, true)?;
+    let version = column("version", &fields.version, false)?;
+    let latency = column("latency_ms", &fields.latency_ms, false)?;
+    let status = column("status", &fields.status, false)?;
+    let score = column("score", &fields.score, false)?;
+    let (start, end) = period_bounds_ns(period);
+    let successes = success
+        .iter()
+        .map(|s| literal(s))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let is_error = match successes.is_empty() {
+        true => "status IS NOT NULL".to_string(),
+        false => format!("status IS NOT NULL AND status NOT IN ({successes})"),
+    };
+    let non_finite = |c: &str| {
+        format!("{c} IS NOT NULL AND (isnan({c}) OR {c} = double('inf') OR {c} = double('-inf'))")
+    };
+    let classified = format!(
+        "CREATE OR REPLACE TEMP VIEW dossier_classified AS \
+         SELECT *, CASE \
+         WHEN ts_ns IS NULL THEN 'no timestamp' \
+         WHEN model IS NULL OR model = '' THEN 'no model' \
+         WHEN {lat} THEN 'non-numeric latency' \
+         WHEN {sco} THEN 'non-numeric score' \
+         WHEN ts_ns < {start} OR ts_ns >= {end} THEN '{OUTSIDE}' \
+         ELSE '{ACCEPTED}' END AS code \
+         FROM (SELECT {ts} AS ts_ns, {model} AS model, {version} AS version, \
+         {latency} AS latency, {status} AS status, {score} AS score FROM dossier_logs)",
+        lat = non_finite("latency"),
+        sco = non_finite("score"),
+    );
+    let accepted = format!(
+        "CREATE OR REPLACE TEMP VIEW dossier_accepted AS \
+         SELECT * FROM dossier_classified WHERE code = '{ACCEPTED}'"
+    );
+    let mut out = vec![
+        ("classified", classified),
+        ("accepted", accepted),
+        (
+            "codes",
+            "SELECT code, count(*) AS n FROM dossier_classified GROUP BY code".into(),
+        ),
+        (
+            "models",
+            format!(
+                "SELECT model, count(*) AS requests, count(status) AS with_status, \
+                 count_if({is_error}) AS errors, \
+                 percentile(latency, array(0.5, 0.95, 0.99)) AS latency_q, \
+                 avg(score) AS score_mean, min(ts_ns) AS first_ts, max(ts_ns) AS last_ts \
+                 FROM dossier_accepted GROUP BY model"
+            ),
+        ),
+        (
+            "gaps",
+            "SELECT model, max(ts_ns - previous) AS gap FROM (SELECT model, ts_ns, \
+             lag(ts_ns) OVER (PARTITION BY model ORDER BY ts_ns) AS previous \
+             FROM dossier_accepted) GROUP BY model"
+                .into(),
+        ),
+        (
+            "daily",
+            format!(
+                "SELECT model, (ts_ns - {start}) div {NS_PER_DAY} AS day, count(*) AS n \
+                 FROM dossier_accepted GROUP BY 1, 2"
+            ),
+        ),
+        (
+            "versions",
+            "SELECT model, version, count(*) AS n FROM dossier_accepted \
+             WHERE version IS NOT NULL GROUP BY 1, 2"
+                .into(),
+        ),
+    ];
+    if period.days() >= PSI_MIN_PERIOD_DAYS {
+        let window = PSI_WINDOW_DAYS * NS_PER_DAY;
+        let (first_end, last_start) = (start + window, end - window);
+        out.push((
+            "psi",
+            format!(
+                "WITH edges AS (SELECT model, \
+                 percentile(score, array(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)) AS edges \
+                 FROM dossier_accepted WHERE score IS NOT NULL AND ts_ns < {first_end} \
+                 GROUP BY model) \
+                 SELECT a.model, CASE WHEN a.ts_ns < {first_end} THEN 0 ELSE 1 END AS w, \
+                 size(filter(e.edges, x -> x < a.score)) AS bin, count(*) AS n \
+                 FROM dossier_accepted a JOIN edges e ON a.model = e.model \
+                 WHERE a.score IS NOT NULL AND (a.ts_ns < {first_end} OR a.ts_ns >= {last_start}) \
+                 GROUP BY 1, 2, 3"
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// A dotted field path as a Spark column reference, each part quoted.
+fn quoted(path: &str) -> String {
+    path.split('.')
+        .map(|p| format!("`{}`", p.replace('`', "``")))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// A string literal: quotes and backslashes escaped, as Spark SQL reads them.
+fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
+}
+
+/// The Spark type name of the column at a dotted path (into struct columns), if there is one.
+fn type_at(schema: &Value, path: &str) -> Option<String> {
+    let mut fields = schema.get("fields")?.as_array()?;
+    let mut parts = path.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let field = fields
+            .iter()
+            .find(|f| f.get("name").and_then(Value::as_str) == Some(part))?;
+        let kind = field.get("type")?;
+        if parts.peek().is_none() {
+            return Some(match kind {
+                Value::String(s) => s.clone(),
+                other => other
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("?")
+                    .to_string(),
+            });
+        }
+        fields = kind.get("fields")?.as_array()?;
+    }
+    None
+}
+
+/// How a Spark type is read: timestamps, numbers and text; anything else not at all.
+fn read_as(kind: &str) -> Option<Kind> {
+    match kind {
+        "timestamp" | "timestamp_ntz" => Some(Kind::Timestamp),
+        "string" => Some(Kind::Text),
+        "byte" | "short" | "integer" | "long" | "float" | "double" => Some(Kind::Number),
+        k if k.starts_with("decimal") || k.starts_with("varchar") || k.starts_with("char") => {
+            Some(if k.starts_with("decimal") {
+                Kind::Number
+            } else {
+                Kind::Text
+            })
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::NaiveDate;
+
+    fn schema() -> Value {
+        serde_json::json!({"type": "struct", "fields": [
+            {"name": "timestamp", "type": "timestamp", "nullable": true, "metadata": {}},
+            {"name": "model", "type": "string", "nullable": true, "metadata": {}},
+            {"name": "latency_ms", "type": "double", "nullable": true, "metadata": {}},
+            {"name": "http", "type": {"type": "struct", "fields": [
+                {"name": "status", "type": "integer", "nullable": true, "metadata": {}}]},
+             "nullable": true, "metadata": {}},
+            {"name": "score", "type": "string", "nullable": true, "metadata": {}}]})
+    }
+
+    fn period() -> Period {
+        Period {
+            start: NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
+            end: NaiveDate::from_ymd_opt(2026, 9, 30).unwrap(),
+        }
+    }
+
+    #[test]
+    fn columns_are_quoted_typed_and_checked() {
+        let mut fields = FieldMap {
+            status: "http.status".into(),
+            score: "missing".into(),
+            ..FieldMap::default()
+        };
+        let sql = statements(&schema(), &fields, &["200".into(), "it's".into()], period()).unwrap();
+        let classified = &sql[0].1;
+        assert!(classified.contains("unix_micros(CAST(`timestamp` AS TIMESTAMP)) * 1000 AS ts_ns"));
+        assert!(classified.contains("CAST(`http`.`status` AS STRING) AS status"));
+        assert!(classified.contains("NULL AS score"), "{classified}");
+        // 2026-07-01 and 2026-10-01 00:00Z in ns (date -u +%s: 1782864000, 1790812800).
+        assert!(classified.contains("ts_ns < 1782864000000000000 OR ts_ns >= 1790812800000000000"));
+        let models = &sql.iter().find(|(n, _)| *n == "models").unwrap().1;
+        assert!(
+            models.contains(r"status NOT IN ('200', 'it\'s')"),
+            "{models}"
+        );
+        assert!(sql.iter().any(|(n, _)| *n == "psi"));
+        // A text score is not read yet; a missing model is an error naming the field.
+        fields.score = "score".into();
+        let e = statements(&schema(), &fields, &[], period()).unwrap_err();
+        assert!(e.contains("`score` (fields.score) is `string`"), "{e}");
+        fields.score = "missing".into();
+        fields.model = "name".into();
+        let e = statements(&schema(), &fields, &[], period()).unwrap_err();
+        assert_eq!(e, "has no column `name` (fields.model)");
+    }
+}
