@@ -42,10 +42,11 @@ fn config(dir: &Path, logs: &str) -> PathBuf {
 const SPARK: &str = "    - path: logs\n      engine: spark\n      spark:\n        master: \"local[2]\"\n\
                      \x20       conf: { spark.sql.catalogImplementation: in-memory }\n";
 
-fn kpis(config: &Path, bin: &Path) -> Value {
+fn kpis(config: &Path, bin: &Path, extra: &[&str]) -> Value {
     let out = std_dossier()
         .args(["kpis", "--format", "json", "-c"])
         .arg(config)
+        .args(extra)
         .env("SPARK_LOCAL_IP", "127.0.0.1")
         .env("PYSPARK_PYTHON", bin.join("python3"))
         .env("PATH", path_with(bin))
@@ -57,6 +58,17 @@ fn kpis(config: &Path, bin: &Path) -> Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// Every figure of two KPI documents equal (floats to 1e-9 relative), the account aside.
+fn same_figures(a: &Value, b: &Value) {
+    let mut diffs = Vec::new();
+    for (k, v) in a.as_object().unwrap() {
+        if k != "log_files" && k != "rejected" {
+            differences(v, &b[k], k, &mut diffs);
+        }
+    }
+    assert!(diffs.is_empty(), "{diffs:#?}");
 }
 
 fn path_with(bin: &Path) -> String {
@@ -128,14 +140,8 @@ fn spark_and_the_embedded_engine_give_the_same_kpis_and_a_build_records_the_quer
         "    - path: logs/day=*/*.parquet\n      format: parquet\n",
     );
     let spark = config(tmp.path(), SPARK);
-    let (a, b) = (kpis(&embedded, &bin), kpis(&spark, &bin));
-    let mut diffs = Vec::new();
-    for (k, v) in a.as_object().unwrap() {
-        if k != "log_files" && k != "rejected" {
-            differences(v, &b[k], k, &mut diffs);
-        }
-    }
-    assert!(diffs.is_empty(), "{diffs:#?}");
+    let (a, b) = (kpis(&embedded, &bin, &[]), kpis(&spark, &bin, &[]));
+    same_figures(&a, &b);
     // The figures are not vacuous: four models' records, rejects of every typed reason.
     assert_eq!(a["log_files"].as_array().unwrap().len(), 101);
     assert_eq!(
@@ -153,6 +159,13 @@ fn spark_and_the_embedded_engine_give_the_same_kpis_and_a_build_records_the_quer
             .iter()
             .all(|r| r["first_line"].is_null())
     );
+    // A regulator request for one system: the scope pushed into Spark's scan, the same figures.
+    let scope = ["--system", "fraud-detector"];
+    let (a, b) = (kpis(&embedded, &bin, &scope), kpis(&spark, &bin, &scope));
+    same_figures(&a, &b);
+    assert_eq!(totals(&a), totals(&b));
+    let models = b["log_files"][0]["models"].as_object().unwrap();
+    assert_eq!(models.keys().collect::<Vec<_>>(), ["fraud-detector"]);
 
     // A build carries the statements Spark ran, and verifies.
     let out = std_dossier()

@@ -230,21 +230,28 @@ fn read_on_spark(config: &Config) -> Result<LogData> {
         return Err(Error::Internal("no Spark source".into()));
     };
     let shown = spark.shown();
+    let scope = &config.scope.systems;
+    let summary = spark::summarise(
+        spark,
+        (&source.fields, &source.success),
+        config.period,
+        scope,
+    )
+    .map_err(|message| Error::Logs {
+        path: shown.clone().into(),
+        line: None,
+        message,
+    })?;
+    let mut data = spark_data(shown, summary);
     if config.scope.is_scoped() {
-        return Err(Error::Logs {
-            path: shown.into(),
-            line: None,
-            message: "--system with `engine: spark` is not supported yet".into(),
-        });
+        // As for files: a source with no record of the named systems is no part of the account.
+        data.files
+            .retain(|f| f.account.accepted + f.account.outside_period > 0);
+        if data.files.is_empty() {
+            data.rejected.clear();
+        }
     }
-    let summary = spark::summarise(spark, &source.fields, &source.success, config.period).map_err(
-        |message| Error::Logs {
-            path: shown.clone().into(),
-            line: None,
-            message,
-        },
-    )?;
-    Ok(spark_data(shown, summary))
+    Ok(data)
 }
 
 /// A Spark run as the log stage's output.

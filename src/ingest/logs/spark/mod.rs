@@ -48,9 +48,9 @@ pub struct SparkSummary {
 /// Run the summary on Spark.
 pub fn summarise(
     source: &SparkSource,
-    fields: &FieldMap,
-    success: &[String],
+    (fields, success): (&FieldMap, &[String]),
     period: Period,
+    scope: &[String],
 ) -> Result<SparkSummary, String> {
     let folder = tempfile::Builder::new()
         .prefix("dossier-spark-")
@@ -89,7 +89,12 @@ pub fn summarise(
         Instant::now() + source.timeout,
         Arc::clone(&done),
     );
-    let outcome = talk(&mut child, folder.path(), (fields, success, period));
+    let outcome = talk(
+        &mut child,
+        folder.path(),
+        (fields, success),
+        (period, scope),
+    );
     if outcome.is_err() {
         kill_group(child.id());
     }
@@ -142,7 +147,8 @@ fn kill_group(pid: u32) {
 fn talk(
     child: &mut std::process::Child,
     folder: &std::path::Path,
-    (fields, success, period): (&FieldMap, &[String], Period),
+    (fields, success): (&FieldMap, &[String]),
+    (period, scope): (Period, &[String]),
 ) -> Result<SparkSummary, String> {
     let stdout = child.stdout.take().ok_or("no pipe from the Spark driver")?;
     let mut replies = BufReader::new(stdout).lines();
@@ -164,7 +170,7 @@ fn talk(
         Err("Spark stopped before it replied".into())
     };
     let about = next()?;
-    let statements = sql::statements(&about["schema"], fields, success, period)?;
+    let statements = sql::statements(&about["schema"], (fields, success), period, scope)?;
     // Written whole, then renamed: the driver never reads half a file.
     let queries = serde_json::json!({"queries": statements});
     let partial = folder.join("statements.partial");

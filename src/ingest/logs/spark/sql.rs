@@ -28,9 +28,9 @@ enum Kind {
 /// The statements to run, named; or what in the schema stops them, naming the field.
 pub(super) fn statements(
     schema: &Value,
-    fields: &FieldMap,
-    success: &[String],
+    (fields, success): (&FieldMap, &[String]),
     period: Period,
+    scope: &[String],
 ) -> Result<Vec<(&'static str, String)>, String> {
     let column = |name: &str, path: &str, required: bool| -> Result<String, String> {
         let Some(kind) = type_at(schema, path) else {
@@ -83,6 +83,19 @@ pub(super) fn statements(
     let non_finite = |c: &str| {
         format!("{c} IS NOT NULL AND (isnan({c}) OR {c} = double('inf') OR {c} = double('-inf'))")
     };
+    // A scoped request reads the named systems' records and the rejects no system can be told
+    // for (no model), as the embedded pass does; Spark pushes the filter into its scan.
+    let scoped = match scope.is_empty() {
+        true => String::new(),
+        false => {
+            let names = scope
+                .iter()
+                .map(|s| literal(s))
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!(" WHERE {model} IS NULL OR {model} IN ({names})")
+        }
+    };
     let classified = format!(
         "CREATE OR REPLACE TEMP VIEW dossier_classified AS \
          SELECT *, CASE \
@@ -93,7 +106,7 @@ pub(super) fn statements(
          WHEN ts_ns < {start} OR ts_ns >= {end} THEN '{OUTSIDE}' \
          ELSE '{ACCEPTED}' END AS code \
          FROM (SELECT {ts} AS ts_ns, {model} AS model, {version} AS version, \
-         {latency} AS latency, {status} AS status, {score} AS score FROM dossier_logs)",
+         {latency} AS latency, {status} AS status, {score} AS score FROM dossier_logs{scoped})",
         lat = non_finite("latency"),
         sco = non_finite("score"),
     );
@@ -244,7 +257,8 @@ mod tests {
             score: "missing".into(),
             ..FieldMap::default()
         };
-        let sql = statements(&schema(), &fields, &["200".into(), "it's".into()], period()).unwrap();
+        let success = ["200".to_string(), "it's".to_string()];
+        let sql = statements(&schema(), (&fields, &success), period(), &[]).unwrap();
         let classified = &sql[0].1;
         assert!(classified.contains("unix_micros(CAST(`timestamp` AS TIMESTAMP)) * 1000 AS ts_ns"));
         assert!(classified.contains("CAST(`http`.`status` AS STRING) AS status"));
@@ -259,11 +273,21 @@ mod tests {
         assert!(sql.iter().any(|(n, _)| *n == "psi"));
         // A text score is not read yet; a missing model is an error naming the field.
         fields.score = "score".into();
-        let e = statements(&schema(), &fields, &[], period()).unwrap_err();
+        let e = statements(&schema(), (&fields, &[]), period(), &[]).unwrap_err();
         assert!(e.contains("`score` (fields.score) is `string`"), "{e}");
         fields.score = "missing".into();
         fields.model = "name".into();
-        let e = statements(&schema(), &fields, &[], period()).unwrap_err();
+        let e = statements(&schema(), (&fields, &[]), period(), &[]).unwrap_err();
         assert_eq!(e, "has no column `name` (fields.model)");
+        // A scope filters the scan: the named systems, and records without a model.
+        fields.model = "model".into();
+        let sql = statements(&schema(), (&fields, &[]), period(), &["a'b".into()]).unwrap();
+        assert!(
+            sql[0].1.ends_with(
+                r"FROM dossier_logs WHERE CAST(`model` AS STRING) IS NULL OR CAST(`model` AS STRING) IN ('a\'b'))"
+            ),
+            "{}",
+            sql[0].1
+        );
     }
 }
