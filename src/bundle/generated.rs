@@ -75,10 +75,14 @@ fn spark_files(config: &Config, evidence: &Evidence) -> Vec<Generated> {
             .map(|s| s.master.clone())
             .unwrap_or_default();
         let a = &file.account;
+        let bytes: u64 = run.files.iter().filter_map(|(_, size)| *size).sum();
         let mut text = format!(
-            "-- dossier log summary run on Spark {} (master {master})\n-- source: {}\n\
-             -- records {}: accepted {}, outside the period {}, rejected {}\n-- files read ({}):\n",
+            "-- dossier log summary run on Spark {} (master {master}), {} to {}\n\
+             -- source: {}\n-- records {}: accepted {}, outside the period {}, rejected {}\n\
+             -- files read ({}, {bytes} bytes; a size is `?` where the file system gave none):\n",
             run.version,
+            run.started,
+            run.finished,
             a.path,
             a.records,
             a.accepted,
@@ -86,8 +90,9 @@ fn spark_files(config: &Config, evidence: &Evidence) -> Vec<Generated> {
             a.rejected,
             run.files.len()
         );
-        for f in &run.files {
-            text.push_str(&format!("--   {}\n", f.replace('\n', " ")));
+        for (f, size) in &run.files {
+            let size = size.map_or("?".into(), |s| s.to_string());
+            text.push_str(&format!("--   {size}\t{}\n", f.replace('\n', " ")));
         }
         text.push_str("-- The source is registered as the view dossier_logs; then, in order:\n\n");
         for (name, sql) in &run.sql {

@@ -203,6 +203,11 @@ fn spark_and_the_embedded_engine_give_the_same_kpis_and_a_build_records_the_quer
         sql.contains("day=2026-07-15"),
         "the files Spark read are listed"
     );
+    // With their sizes, as the file system has them.
+    let part = tmp.path().join("logs/day=2026-07-15/part-0.parquet");
+    let size = std::fs::metadata(&part).unwrap().len();
+    let listed = sql.lines().find(|l| l.contains("day=2026-07-15")).unwrap();
+    assert!(listed.starts_with(&format!("--   {size}\t")), "{listed}");
     let verified = run(&["verify", zip.to_str().unwrap()]);
     assert!(
         verified.stdout.contains("missing: the bundle is unsigned"),

@@ -90,7 +90,11 @@ pub struct FileRead {
 pub struct SparkRun {
     pub sql: Vec<(String, String)>,
     pub version: String,
-    pub files: Vec<String>,
+    /// Every file Spark read, with its size when the file system gave it.
+    pub files: Vec<(String, Option<u64>)>,
+    /// When the run began and ended (RFC 3339, UTC).
+    pub started: String,
+    pub finished: String,
 }
 
 /// One file read, as the data-quality section reports it.
@@ -298,6 +302,8 @@ fn spark_data(shown: String, summary: spark::SparkSummary) -> LogData {
                 sql: summary.sql,
                 version: summary.version,
                 files: summary.files,
+                started: summary.started,
+                finished: summary.finished,
             }),
         }],
         rejected,

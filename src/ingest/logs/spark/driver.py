@@ -15,6 +15,22 @@ def emit(obj):
     sys.stdout.flush()
 
 
+def with_sizes(spark, files):
+    """Each file Spark reads, with its size in bytes (None where the file system will not say)."""
+    try:
+        jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
+    except Exception:  # noqa: BLE001 - no JVM gateway (Spark Connect): names only
+        return [[f, None] for f in files]
+    out = []
+    for f in files:
+        try:
+            path = jvm.org.apache.hadoop.fs.Path(f)
+            out.append([f, path.getFileSystem(conf).getFileStatus(path).getLen()])
+        except Exception:  # noqa: BLE001 - a file gone since the listing is still named
+            out.append([f, None])
+    return out
+
+
 def main():
     from pyspark.sql import SparkSession
 
@@ -32,7 +48,7 @@ def main():
             "kind": "source",
             "version": spark.version,
             "schema": json.loads(frame.schema.json()),
-            "files": sorted(frame.inputFiles()),
+            "files": with_sizes(spark, sorted(frame.inputFiles())),
         }
     )
     # dossier stops this process if it never comes (its time limit).

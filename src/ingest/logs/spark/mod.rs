@@ -42,7 +42,11 @@ pub struct SparkSummary {
     pub codes: BTreeMap<String, u64>,
     pub sql: Vec<(String, String)>,
     pub version: String,
-    pub files: Vec<String>,
+    /// Every file Spark read, with its size when the file system gave it.
+    pub files: Vec<(String, Option<u64>)>,
+    /// When the run began and ended (RFC 3339, UTC): facts of the run, not of the build.
+    pub started: String,
+    pub finished: String,
 }
 
 /// Run the summary on Spark.
@@ -79,6 +83,7 @@ pub fn summarise(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    let started = now();
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {} ({e}); is Spark installed?", source.submit))?;
@@ -112,11 +117,19 @@ pub fn summarise(
         ));
     }
     match (outcome, status) {
-        (Ok(summary), Ok(s)) if s.success() => Ok(summary),
+        (Ok(summary), Ok(s)) if s.success() => Ok(SparkSummary {
+            started,
+            finished: now(),
+            ..summary
+        }),
         (Err(e), _) => Err(with_log(e, &log)),
         (Ok(_), Ok(s)) => Err(with_log(format!("spark-submit failed ({s})"), &log)),
         (Ok(_), Err(e)) => Err(format!("cannot wait for spark-submit: {e}")),
     }
+}
+
+fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// A thread that stops the process group `pid` at `deadline` unless `done` is set first;
@@ -183,7 +196,7 @@ fn talk(
             .as_array()
             .map(|f| {
                 f.iter()
-                    .filter_map(|v| v.as_str().map(String::from))
+                    .filter_map(|v| Some((v.get(0)?.as_str()?.to_string(), v.get(1)?.as_u64())))
                     .collect()
             })
             .unwrap_or_default(),
