@@ -11,3 +11,16 @@ measure() { # dir, name, command...: one run under /usr/bin/time -v; its stdout 
 median() { # file, column: the median of that column
     sort -n -k"$2" "$1" | awk -v c="$2" '{v[NR]=$c} END {print v[int((NR+1)/2)]}'
 }
+
+duckdb_python() { # dir of bench/: the Python of bench/.venv, with DuckDB installed if needed
+    if [ ! -x "$1/.venv/bin/python" ] || ! "$1/.venv/bin/python" -c 'import duckdb' 2>/dev/null; then
+        python3 -m venv "$1/.venv"
+        "$1/.venv/bin/pip" install -q duckdb >&2
+    fi
+    echo "$1/.venv/bin/python"
+}
+
+config_head() { # repo: the start of a benchmark config, up to its sources' first list
+    printf 'organization: Benchmark\nreport:\n  period: { start: 2026-07-01, end: 2026-09-30 }\n'
+    printf 'sources:\n  mlflow:\n    - path: %s/sample-evidence/mlflow/mlflow.db\n' "$1"
+}

@@ -28,11 +28,8 @@ if [ "${1:-}" = table ]; then
 fi
 N=${1:-10000000}
 
-if [ ! -x "$here/.venv/bin/python" ] || ! "$here/.venv/bin/python" -c 'import duckdb' 2>/dev/null; then
-    python3 -m venv "$here/.venv"
-    "$here/.venv/bin/pip" install -q duckdb
-fi
-py="$here/.venv/bin/python"
+. "$here/lib.sh"
+py=$(duckdb_python "$here")
 
 (cd "$repo" && cargo build --release --locked -q)
 target=${CARGO_TARGET_DIR:-$repo/target}
@@ -44,19 +41,12 @@ if [ ! -s "$extract" ]; then
     python3 "$here/gen.py" "$N" "$extract.tmp" && mv "$extract.tmp" "$extract"
 fi
 config="$data/dossier-$N.yaml"
-cat > "$config" <<YAML
-organization: Benchmark
-report:
-  period: { start: 2026-07-01, end: 2026-09-30 }
-sources:
-  mlflow:
-    - path: $repo/sample-evidence/mlflow/mlflow.db
+{ config_head "$repo"; cat <<YAML
   logs:
     - path: $extract
       format: ndjson
 YAML
-
-. "$here/lib.sh"
+} > "$config"
 
 kpis=("$dossier" kpis -c "$config" --format json)
 duck=("$py" "$here/duckdb_kpis.py" "$extract")

@@ -18,11 +18,7 @@ N=${1:-10000000}
 mkdir -p "$data"
 . "$here/lib.sh"
 
-if [ ! -x "$here/.venv/bin/python" ] || ! "$here/.venv/bin/python" -c 'import duckdb' 2>/dev/null; then
-    python3 -m venv "$here/.venv"
-    "$here/.venv/bin/pip" install -q duckdb
-fi
-py="$here/.venv/bin/python"
+py=$(duckdb_python "$here")
 SPARK_VENV=${DOSSIER_SPARK_VENV:-$HOME/.cache/dossier-spark}
 if ! "$SPARK_VENV/bin/python" -c 'import pyspark' 2>/dev/null; then
     python3 -m venv "$SPARK_VENV"
@@ -60,16 +56,7 @@ PY
 fi
 
 config() { # name, logs yaml: a config in bench/data
-    cat > "$data/spark-$1-$N.yaml" <<YAML
-organization: Benchmark
-report:
-  period: { start: 2026-07-01, end: 2026-09-30 }
-sources:
-  mlflow:
-    - path: $repo/sample-evidence/mlflow/mlflow.db
-  logs:
-$2
-YAML
+    { config_head "$repo"; printf '  logs:\n%s\n' "$2"; } > "$data/spark-$1-$N.yaml"
     echo "$data/spark-$1-$N.yaml"
 }
 embedded=$(config embedded "    - path: $parquet/*/*.parquet

@@ -63,14 +63,20 @@ pub(super) fn copy_input(input: &Input, to: &mut impl Write, buf: &mut [u8]) -> 
         CopyError::Read(e) => Error::io("cannot read", &input.source, e),
         CopyError::Write(e) => Error::io("cannot write the zip for", &input.source, e),
     })?;
-    if total != input.size {
-        return Err(Error::Bundle {
-            path: input.source.clone(),
-            message: format!(
-                "changed while being read ({} bytes listed, {total} read)",
-                input.size
-            ),
-        });
-    }
+    unchanged(input, total)?;
     Ok(hash)
+}
+
+/// An input must still have the size it was listed with once it has been read whole.
+pub(super) fn unchanged(input: &Input, read: u64) -> Result<()> {
+    if read == input.size {
+        return Ok(());
+    }
+    Err(Error::Bundle {
+        path: input.source.clone(),
+        message: format!(
+            "changed while being read ({} bytes listed, {read} read)",
+            input.size
+        ),
+    })
 }

@@ -70,15 +70,7 @@ pub(super) fn stream_minimised<W: Write + Seek>(
         return Err(e);
     }
     let (original_size, original_sha256) = filled?;
-    if original_size != input.size {
-        return Err(Error::Bundle {
-            path: input.source.clone(),
-            message: format!(
-                "changed while being read ({} bytes listed, {original_size} read)",
-                input.size
-            ),
-        });
-    }
+    super::copy::unchanged(input, original_size)?;
     let (size, sha256) = sink.finish()?;
     Ok(Streamed {
         sha256,

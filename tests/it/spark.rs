@@ -43,13 +43,10 @@ const SPARK: &str = "    - path: logs\n      engine: spark\n      spark:\n      
                      \x20       conf: { spark.sql.catalogImplementation: in-memory }\n";
 
 fn kpis(config: &Path, bin: &Path, extra: &[&str]) -> Value {
-    let out = std_dossier()
+    let out = with_spark(bin)
         .args(["kpis", "--format", "json", "-c"])
         .arg(config)
         .args(extra)
-        .env("SPARK_LOCAL_IP", "127.0.0.1")
-        .env("PYSPARK_PYTHON", bin.join("python3"))
-        .env("PATH", path_with(bin))
         .output()
         .unwrap();
     assert!(
@@ -71,12 +68,18 @@ fn same_figures(a: &Value, b: &Value) {
     assert!(diffs.is_empty(), "{diffs:#?}");
 }
 
-fn path_with(bin: &Path) -> String {
-    format!(
+/// The real binary with `bin`'s Spark first on PATH, its own Python, on loopback.
+fn with_spark(bin: &Path) -> std::process::Command {
+    let path = format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
-    )
+    );
+    let mut cmd = std_dossier();
+    cmd.env("SPARK_LOCAL_IP", "127.0.0.1")
+        .env("PYSPARK_PYTHON", bin.join("python3"))
+        .env("PATH", path);
+    cmd
 }
 
 /// Every difference between two documents: floats to 1e-9 relative, everything else exactly.
@@ -168,14 +171,11 @@ fn spark_and_the_embedded_engine_give_the_same_kpis_and_a_build_records_the_quer
     assert_eq!(models.keys().collect::<Vec<_>>(), ["fraud-detector"]);
 
     // A build carries the statements Spark ran, and verifies.
-    let out = std_dossier()
+    let out = with_spark(&bin)
         .args(["build", "-q", "--timestamp", TIME, "-c"])
         .arg(&spark)
         .arg("-o")
         .arg(tmp.path().join("dist"))
-        .env("SPARK_LOCAL_IP", "127.0.0.1")
-        .env("PYSPARK_PYTHON", bin.join("python3"))
-        .env("PATH", path_with(&bin))
         .output()
         .unwrap();
     assert!(

@@ -22,6 +22,8 @@ pub(crate) const OUTSIDE: &str = "outside period";
 enum Kind {
     Timestamp,
     Text,
+    /// Whole numbers: read as text (a status, a version) or as a number.
+    Integer,
     Number,
 }
 
@@ -51,10 +53,12 @@ pub(super) fn statements(
                 "unix_micros(CAST({} AS TIMESTAMP)) * 1000",
                 quoted(path)
             )),
-            (Kind::Number, Some(Kind::Number)) => Ok(format!("CAST({} AS DOUBLE)", quoted(path))),
-            (Kind::Text, Some(Kind::Text | Kind::Number))
-                if kind != "double" && kind != "float" =>
-            {
+            (Kind::Number, Some(Kind::Number | Kind::Integer)) => {
+                Ok(format!("CAST({} AS DOUBLE)", quoted(path)))
+            }
+            // An integer's text is the same in Spark and Polars; a decimal's or a float's is not
+            // (`2.00`, `2.0`), so those are refused rather than compared as other text.
+            (Kind::Text, Some(Kind::Text | Kind::Integer)) => {
                 Ok(format!("CAST({} AS STRING)", quoted(path)))
             }
             _ => Err(format!(
@@ -210,19 +214,16 @@ fn type_at(schema: &Value, path: &str) -> Option<String> {
     None
 }
 
-/// How a Spark type is read: timestamps, numbers and text; anything else not at all.
+/// How a Spark type is read: timestamps, integers, other numbers and text; anything else not at
+/// all.
 fn read_as(kind: &str) -> Option<Kind> {
     match kind {
         "timestamp" | "timestamp_ntz" => Some(Kind::Timestamp),
         "string" => Some(Kind::Text),
-        "byte" | "short" | "integer" | "long" | "float" | "double" => Some(Kind::Number),
-        k if k.starts_with("decimal") || k.starts_with("varchar") || k.starts_with("char") => {
-            Some(if k.starts_with("decimal") {
-                Kind::Number
-            } else {
-                Kind::Text
-            })
-        }
+        "byte" | "short" | "integer" | "long" => Some(Kind::Integer),
+        "float" | "double" => Some(Kind::Number),
+        k if k.starts_with("decimal") => Some(Kind::Number),
+        k if k.starts_with("varchar") || k.starts_with("char") => Some(Kind::Text),
         _ => None,
     }
 }
@@ -271,6 +272,13 @@ mod tests {
             "{models}"
         );
         assert!(sql.iter().any(|(n, _)| *n == "psi"));
+        // A decimal version is refused: its text differs between engines (`2.00`, `2`).
+        let mut decimal = schema();
+        decimal["fields"][2]["type"] = "decimal(10,2)".into();
+        fields.version = "latency_ms".into();
+        let e = statements(&decimal, (&fields, &[]), period(), &[]).unwrap_err();
+        assert!(e.contains("(fields.version) is `decimal(10,2)`"), "{e}");
+        fields.version = "version".into();
         // A text score is not read yet; a missing model is an error naming the field.
         fields.score = "score".into();
         let e = statements(&schema(), (&fields, &[]), period(), &[]).unwrap_err();
