@@ -55,56 +55,8 @@ pub fn generated_files(
     if config.scope.is_scoped() || !config.bundle.include_stores {
         files.extend(lineage_files(&config.scope, (evidence, described), doc)?);
     }
-    files.extend(spark_files(config, evidence));
+    files.extend(super::spark::statements(config, evidence));
     Ok(files)
-}
-
-/// For each log source summarised on Spark, what an auditor needs to rerun it: the engine, its
-/// version and master, the source and the files Spark read, the records by code, then every
-/// statement in the order it ran (`evidence/logs/spark-summary-N.sql`).
-fn spark_files(config: &Config, evidence: &Evidence) -> Vec<Generated> {
-    let mut out = Vec::new();
-    for (n, file) in evidence.logs.files.iter().enumerate() {
-        let Some(run) = &file.spark else {
-            continue;
-        };
-        let master = config
-            .logs
-            .get(file.source)
-            .and_then(|s| s.spark.as_ref())
-            .map(|s| s.master.clone())
-            .unwrap_or_default();
-        let a = &file.account;
-        let bytes: u64 = run.files.iter().filter_map(|(_, size)| *size).sum();
-        let mut text = format!(
-            "-- dossier log summary run on Spark {} (master {master}), {} to {}\n\
-             -- source: {}\n-- records {}: accepted {}, outside the period {}, rejected {}\n\
-             -- files read ({}, {bytes} bytes; a size is `?` where the file system gave none):\n",
-            run.version,
-            run.started,
-            run.finished,
-            a.path,
-            a.records,
-            a.accepted,
-            a.outside_period,
-            a.rejected,
-            run.files.len()
-        );
-        for (f, size) in &run.files {
-            let size = size.map_or("?".into(), |s| s.to_string());
-            text.push_str(&format!("--   {size}\t{}\n", f.replace('\n', " ")));
-        }
-        text.push_str("-- The source is registered as the view dossier_logs; then, in order:\n\n");
-        for (name, sql) in &run.sql {
-            text.push_str(&format!("-- {name}\n{sql};\n\n"));
-        }
-        out.push(Generated {
-            dest: format!("evidence/logs/spark-summary-{n}.sql"),
-            bytes: text.into_bytes(),
-            system: None,
-        });
-    }
-    out
 }
 
 /// The MLflow evidence of a minimised build: for each (in-scope) registered model, what its store

@@ -181,6 +181,8 @@ pub fn request_index(
                 "exceptions",
                 "the exceptions register as filed".into(),
             ),
+            // Records summarised on Spark are never carried: their statements are generated.
+            InputRole::LogSummary => continue,
         };
         out.push(r);
     }
@@ -204,6 +206,10 @@ fn describe_generated(path: &str) -> (&'static str, &'static str) {
         layout::REMEDIATION_CSV => ("audits", "the ranked remediation plan"),
         layout::EXCEPTIONS_CSV => ("exceptions", "the exceptions register, assessed"),
         layout::BASELINE_JSON => ("KPIs", "figures for the next period's trend"),
+        p if p.starts_with("data/evidence/logs/spark-summary-") => (
+            "logs",
+            "the Spark SQL that summarised a log source, and the files it read",
+        ),
         _ => ("generated", ""),
     }
 }

@@ -21,6 +21,7 @@ mod index;
 mod inputs;
 mod minimise;
 mod minimise_json;
+mod spark;
 mod stage;
 mod stream;
 mod stream_minimised;
@@ -120,9 +121,10 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
         .collect();
     let kpis_json = output::json(req.doc)?.into_bytes();
     // Store files are hashed once: for sources.csv, and for the lineage extracts' store hash.
-    let described = inputs::described_stores(req.config, req.evidence)?;
+    let mut described = inputs::described_stores(req.config, req.evidence)?;
     let mut generated =
         generated::generated_files(req.config, (req.evidence, &described), req.doc, &kpis_json)?;
+    described.extend(spark::described(req.evidence));
     // A regulator request (a scope or a request id) gets an index of what each file evidences.
     let request_index = if req.config.scope.is_request() {
         let mut rows = index::request_index(req.config, req.evidence, req.doc, &inputs, &generated);

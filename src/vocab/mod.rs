@@ -157,6 +157,9 @@ pub enum InputRole {
     Exceptions,
     LogExtract,
     LogExcerpt,
+    /// Records summarised where they are (`engine: spark`): the bundle carries the statements
+    /// that summarised them, not the records.
+    LogSummary,
     Responses,
 }
 
@@ -172,6 +175,7 @@ impl InputRole {
             InputRole::Exceptions => "exceptions",
             InputRole::LogExtract => "log-extract",
             InputRole::LogExcerpt => "log-excerpt",
+            InputRole::LogSummary => "log-summary",
             InputRole::Responses => "responses",
         }
     }

@@ -183,13 +183,8 @@ fn spark_and_the_embedded_engine_give_the_same_kpis_and_a_build_records_the_quer
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let zip = PathBuf::from(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let zip = PathBuf::from(printed.lines().next().unwrap());
     let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
     let name = (0..archive.len())
         .map(|i| archive.by_index(i).unwrap().name().to_string())
@@ -208,6 +203,45 @@ fn spark_and_the_embedded_engine_give_the_same_kpis_and_a_build_records_the_quer
     let size = std::fs::metadata(&part).unwrap().len();
     let listed = sql.lines().find(|l| l.contains("day=2026-07-15")).unwrap();
     assert!(listed.starts_with(&format!("--   {size}\t")), "{listed}");
+    // sources.csv names each file read, pointing at the statements that summarised it: its size
+    // and time as on disk, and no hash (dossier never read its bytes).
+    let mut csv = String::new();
+    let csv_name = name.replace("evidence/logs/spark-summary-0.sql", "sources.csv");
+    std::io::Read::read_to_string(&mut archive.by_name(&csv_name).unwrap(), &mut csv).unwrap();
+    let row = csv
+        .lines()
+        .find(|l| l.contains("day=2026-07-15/part-0.parquet"))
+        .unwrap_or_else(|| panic!("the partition in sources.csv: {csv}"));
+    let modified: chrono::DateTime<chrono::Utc> =
+        std::fs::metadata(&part).unwrap().modified().unwrap().into();
+    let mtime = modified.format("%Y-%m-%dT%H:%M:%SZ");
+    assert!(row.starts_with("log-summary,file:"), "{row}");
+    assert!(
+        row.ends_with(&format!(
+            ",data/evidence/logs/spark-summary-0.sql,{size},{mtime},"
+        )),
+        "{row}"
+    );
+    assert_eq!(
+        csv.matches(",data/evidence/logs/spark-summary-0.sql,")
+            .count(),
+        101,
+        "one row per daily file: {csv}"
+    );
+    // The report's sources register claims no hash for them either.
+    let pdf = printed
+        .lines()
+        .find(|l| l.ends_with(".pdf"))
+        .expect("a report");
+    let text = std::process::Command::new("pdftotext")
+        .args(["-layout", pdf, "-"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("log-summary") && text.contains("not read here: summarised on Spark"),
+        "{text}"
+    );
     let verified = run(&["verify", zip.to_str().unwrap()]);
     assert!(
         verified.stdout.contains("missing: the bundle is unsigned"),

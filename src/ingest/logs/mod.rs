@@ -39,6 +39,7 @@ use crate::error::{Error, Result};
 pub use classify::{NonRecord, Reason, period_bounds_ns, splunk_non_record};
 pub(crate) use format::json_path;
 pub(crate) use lines::RecordLines;
+pub use spark::SparkFile;
 pub use summary::{ModelSummary, PsiBins};
 pub use traces::TraceOrigin;
 
@@ -90,8 +91,8 @@ pub struct FileRead {
 pub struct SparkRun {
     pub sql: Vec<(String, String)>,
     pub version: String,
-    /// Every file Spark read, with its size when the file system gave it.
-    pub files: Vec<(String, Option<u64>)>,
+    /// Every file Spark read, with its size and time when the file system gave them.
+    pub files: Vec<SparkFile>,
     /// When the run began and ended (RFC 3339, UTC).
     pub started: String,
     pub finished: String,

@@ -16,18 +16,20 @@ def emit(obj):
 
 
 def with_sizes(spark, files):
-    """Each file Spark reads, with its size in bytes (None where the file system will not say)."""
+    """Each file Spark reads, with its size in bytes and its last modification (ms since the
+    epoch); None where the file system will not say."""
     try:
         jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
     except Exception:  # noqa: BLE001 - no JVM gateway (Spark Connect): names only
-        return [[f, None] for f in files]
+        return [[f, None, None] for f in files]
     out = []
     for f in files:
         try:
             path = jvm.org.apache.hadoop.fs.Path(f)
-            out.append([f, path.getFileSystem(conf).getFileStatus(path).getLen()])
+            status = path.getFileSystem(conf).getFileStatus(path)
+            out.append([f, status.getLen(), status.getModificationTime()])
         except Exception:  # noqa: BLE001 - a file gone since the listing is still named
-            out.append([f, None])
+            out.append([f, None, None])
     return out
 
 

@@ -34,6 +34,16 @@ const DRIVER: &str = include_str!("driver.py");
 /// Spark's log kept for an error message.
 const LOG_TAIL: usize = 64 << 10;
 
+/// A file Spark read, as its file system (Hadoop's) describes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SparkFile {
+    /// As Spark names it: a URI (`file:/…`, `s3a://…`).
+    pub path: String,
+    pub size: Option<u64>,
+    /// Last modified, ms since the epoch.
+    pub modified_ms: Option<i64>,
+}
+
 /// What one run gives the log stage.
 #[derive(Debug, Clone, Default)]
 pub struct SparkSummary {
@@ -42,8 +52,8 @@ pub struct SparkSummary {
     pub codes: BTreeMap<String, u64>,
     pub sql: Vec<(String, String)>,
     pub version: String,
-    /// Every file Spark read, with its size when the file system gave it.
-    pub files: Vec<(String, Option<u64>)>,
+    /// Every file Spark read, with its size and time when the file system gave them.
+    pub files: Vec<SparkFile>,
     /// When the run began and ended (RFC 3339, UTC): facts of the run, not of the build.
     pub started: String,
     pub finished: String,
@@ -196,7 +206,13 @@ fn talk(
             .as_array()
             .map(|f| {
                 f.iter()
-                    .filter_map(|v| Some((v.get(0)?.as_str()?.to_string(), v.get(1)?.as_u64())))
+                    .filter_map(|v| {
+                        Some(SparkFile {
+                            path: v.get(0)?.as_str()?.to_string(),
+                            size: v.get(1).and_then(Value::as_u64),
+                            modified_ms: v.get(2).and_then(Value::as_i64),
+                        })
+                    })
                     .collect()
             })
             .unwrap_or_default(),

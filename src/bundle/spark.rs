@@ -1,0 +1,97 @@
+//! The evidence of a log source summarised on Spark (`engine: spark`, docs/spark.md). In: the
+//! log stage's Spark runs. Out: per source, the file of statements an auditor reruns
+//! (`evidence/logs/spark-summary-N.sql`) and its rows in `sources.csv`: every file Spark read,
+//! with the size and time its file system gave. Guarantees: no hash is claimed for a file whose
+//! bytes dossier never read (the records stay on the cluster): its `sha256` is empty.
+
+use super::generated::Generated;
+use super::inputs::Described;
+use crate::config::Config;
+use crate::ingest::Evidence;
+use crate::vocab::{InputRole, layout};
+
+/// Where the statements of the `n`th log source go, under `data/`.
+fn summary_dest(n: usize) -> String {
+    format!("evidence/logs/spark-summary-{n}.sql")
+}
+
+/// For each log source summarised on Spark, what an auditor needs to rerun it: the engine, its
+/// version and master, the source and the files Spark read, the records by code, then every
+/// statement in the order it ran (`evidence/logs/spark-summary-N.sql`).
+pub(super) fn statements(config: &Config, evidence: &Evidence) -> Vec<Generated> {
+    let mut out = Vec::new();
+    for (n, file) in evidence.logs.files.iter().enumerate() {
+        let Some(run) = &file.spark else {
+            continue;
+        };
+        let master = config
+            .logs
+            .get(file.source)
+            .and_then(|s| s.spark.as_ref())
+            .map(|s| s.master.clone())
+            .unwrap_or_default();
+        let a = &file.account;
+        let bytes: u64 = run.files.iter().filter_map(|f| f.size).sum();
+        let mut text = format!(
+            "-- dossier log summary run on Spark {} (master {master}), {} to {}\n\
+             -- source: {}\n-- records {}: accepted {}, outside the period {}, rejected {}\n\
+             -- files read ({}, {bytes} bytes; a size is `?` where the file system gave none):\n",
+            run.version,
+            run.started,
+            run.finished,
+            a.path,
+            a.records,
+            a.accepted,
+            a.outside_period,
+            a.rejected,
+            run.files.len()
+        );
+        for f in &run.files {
+            let size = f.size.map_or("?".into(), |s| s.to_string());
+            text.push_str(&format!("--   {size}\t{}\n", f.path.replace('\n', " ")));
+        }
+        text.push_str("-- The source is registered as the view dossier_logs; then, in order:\n\n");
+        for (name, sql) in &run.sql {
+            text.push_str(&format!("-- {name}\n{sql};\n\n"));
+        }
+        out.push(Generated {
+            dest: summary_dest(n),
+            bytes: text.into_bytes(),
+            system: None,
+        });
+    }
+    out
+}
+
+/// The rows of `sources.csv` for the sources summarised on Spark: each file Spark read, pointing
+/// at the statements that summarised it; the source itself when Spark named no file (a table
+/// not backed by files).
+pub(super) fn described(evidence: &Evidence) -> Vec<Described> {
+    let mut out = Vec::new();
+    for (n, file) in evidence.logs.files.iter().enumerate() {
+        let Some(run) = &file.spark else {
+            continue;
+        };
+        let bundle_path = format!("{}{}", layout::DATA, summary_dest(n));
+        let row = |path: &str, size: Option<u64>, modified_ms: Option<i64>| Described {
+            role: InputRole::LogSummary,
+            path: path.into(),
+            size: size.unwrap_or(0),
+            mtime: modified_ms
+                .and_then(chrono::DateTime::from_timestamp_millis)
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                .unwrap_or_default(),
+            sha256: String::new(),
+            bundle_path: bundle_path.clone(),
+        };
+        match run.files.is_empty() {
+            true => out.push(row(&file.account.path, None, None)),
+            false => out.extend(
+                run.files
+                    .iter()
+                    .map(|f| row(&f.path, f.size, f.modified_ms)),
+            ),
+        }
+    }
+    out
+}
