@@ -162,6 +162,20 @@ fn spark_and_the_embedded_engine_give_the_same_kpis_and_a_build_records_the_quer
             .iter()
             .all(|r| r["first_line"].is_null())
     );
+    // Times as epoch milliseconds (a long column): the same rule as the embedded pass, with
+    // times it cannot read and times past the nanosecond range.
+    let ms = "      fields: { timestamp: ts_ms }\n";
+    let embedded_ms = config(
+        tmp.path(),
+        &format!("    - path: logs/day=*/*.parquet\n      format: parquet\n{ms}"),
+    );
+    let spark_ms = config(tmp.path(), &format!("{SPARK}{ms}"));
+    let (c, d) = (kpis(&embedded_ms, &bin, &[]), kpis(&spark_ms, &bin, &[]));
+    same_figures(&c, &d);
+    let (sums_ms, reasons_ms) = totals(&c);
+    assert_eq!((sums_ms.clone(), reasons_ms.clone()), totals(&d));
+    assert!(reasons_ms["unparseable timestamp"] > 0, "{reasons_ms:?}");
+    assert!(sums_ms[2] > sums[2], "past 2262 is outside the period");
     // A regulator request for one system: the scope pushed into Spark's scan, the same figures.
     let scope = ["--system", "fraud-detector"];
     let (a, b) = (kpis(&embedded, &bin, &scope), kpis(&spark, &bin, &scope));

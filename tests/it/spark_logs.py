@@ -2,7 +2,8 @@
 (`day=YYYY-MM-DD/part-0.parquet`) of N records over 2026-06-25..2026-10-04 (records outside the
 2026-07-01..2026-09-30 period at both ends), several models (two of the sample's registered ones,
 one unknown), and rejects of every reason a typed Parquet file can hold: no timestamp, no model
-(missing or empty), non-numeric latency (NaN, inf) and non-numeric score (NaN, -inf). Seeded, so
+(missing or empty), non-numeric latency (NaN, inf) and non-numeric score (NaN, -inf); an epoch-ms column `ts_ms`
+with unreadable times too. Seeded, so
 every run writes the same records.
 
     python spark_logs.py N FOLDER
@@ -34,9 +35,16 @@ latency_mask = (pick >= 0.007) & (pick < 0.02)  # latency absent: accepted, no q
 score[(pick >= 0.02) & (pick < 0.021)] = np.nan
 score[(pick >= 0.021) & (pick < 0.022)] = -np.inf
 score_mask = (pick >= 0.022) & (pick < 0.05)    # score absent
+# The same times as epoch milliseconds (int64, as Databricks inference tables keep them), for a
+# second mapping: unreadable where |v| >= 9.2e15, and 5e10 (epoch seconds, the year 3554) past
+# the nanosecond range, which saturates and so falls outside the period.
+ts_ms = ts.astype("int64") // 1000
+ts_ms[(pick >= 0.05) & (pick < 0.0505)] = 9_300_000_000_000_000
+ts_ms[(pick >= 0.0505) & (pick < 0.051)] = 50_000_000_000
 table = pa.table(
     {
         "timestamp": pa.array(ts, pa.timestamp("us", tz="UTC"), mask=~ts_valid),
+        "ts_ms": pa.array(ts_ms, pa.int64(), mask=~ts_valid),
         "model": pa.array(model, pa.string()),
         "version": pa.array(version, pa.string()),
         "latency_ms": pa.array(latency, pa.float64(), mask=latency_mask),

@@ -114,9 +114,14 @@ fn epoch_ns(v: f64) -> Option<i64> {
         return None;
     }
     let unit = if v.abs() >= 1e11 { 1e6 } else { 1e9 };
-    // Whole and fractional parts apart, so whole seconds stay exact.
+    // Whole and fractional parts apart, so whole seconds stay exact. Past the nanosecond range
+    // (seconds from 2262 on) a time saturates, as a text one does: a wrapped product could land
+    // in the period.
     let whole = v.trunc();
-    Some(whole as i64 * unit as i64 + ((v - whole) * unit).round() as i64)
+    let ns = (whole as i64)
+        .checked_mul(unit as i64)
+        .and_then(|w| w.checked_add(((v - whole) * unit).round() as i64));
+    Some(ns.unwrap_or(if v < 0.0 { i64::MIN } else { i64::MAX }))
 }
 
 /// A JSON value's text (`raw`: its JSON text) as Polars' string reader gave it: a string's
@@ -212,6 +217,10 @@ mod tests {
         assert_eq!(parse_text_ts("1782864000000"), Some(base));
         assert_eq!(parse_text_ts("1782864000.25"), Some(base + NS_PER_SEC / 4));
         assert_eq!(epoch_ns(1_782_864_000_123.0), Some(base + 123_000_000));
+        // Seconds past 2262-04-11 saturate; a wrapping product would have given 1800-ish.
+        assert_eq!(epoch_ns(5e10), Some(i64::MAX));
+        assert_eq!(epoch_ns(-5e10), Some(i64::MIN));
+        assert_eq!(epoch_ns(9.2e15), None);
     }
 
     #[test]

@@ -49,10 +49,10 @@ pub(super) fn statements(
             _ => Kind::Text,
         };
         match (wanted, read) {
-            (Kind::Timestamp, Some(Kind::Timestamp)) => Ok(format!(
-                "unix_micros(CAST({} AS TIMESTAMP)) * 1000",
-                quoted(path)
-            )),
+            (Kind::Timestamp, Some(Kind::Timestamp)) => Ok(saturated_ns(&quoted(path))),
+            (Kind::Timestamp, Some(Kind::Integer | Kind::Number)) => {
+                Ok(epoch_ns(&format!("CAST({} AS DOUBLE)", quoted(path))))
+            }
             (Kind::Number, Some(Kind::Number | Kind::Integer)) => {
                 Ok(format!("CAST({} AS DOUBLE)", quoted(path)))
             }
@@ -63,7 +63,7 @@ pub(super) fn statements(
             }
             _ => Err(format!(
                 "column `{path}` (fields.{name}) is `{kind}`, which engine: spark does not read \
-                 yet: a timestamp must be a timestamp column, latency and score numeric, model, \
+                 yet: a timestamp must be a timestamp column or a number (epoch), latency and score numeric, model, \
                  version and status text or integers"
             )),
         }
@@ -103,14 +103,16 @@ pub(super) fn statements(
     let classified = format!(
         "CREATE OR REPLACE TEMP VIEW dossier_classified AS \
          SELECT *, CASE \
-         WHEN ts_ns IS NULL THEN 'no timestamp' \
+         WHEN ts_missing THEN 'no timestamp' \
+         WHEN ts_ns IS NULL THEN 'unparseable timestamp' \
          WHEN model IS NULL OR model = '' THEN 'no model' \
          WHEN {lat} THEN 'non-numeric latency' \
          WHEN {sco} THEN 'non-numeric score' \
          WHEN ts_ns < {start} OR ts_ns >= {end} THEN '{OUTSIDE}' \
          ELSE '{ACCEPTED}' END AS code \
-         FROM (SELECT {ts} AS ts_ns, {model} AS model, {version} AS version, \
+         FROM (SELECT {raw_ts} IS NULL AS ts_missing, {ts} AS ts_ns, {model} AS model, {version} AS version, \
          {latency} AS latency, {status} AS status, {score} AS score FROM dossier_logs{scoped})",
+        raw_ts = quoted(&fields.timestamp),
         lat = non_finite("latency"),
         sco = non_finite("score"),
     );
@@ -175,6 +177,30 @@ pub(super) fn statements(
         ));
     }
     Ok(out)
+}
+
+/// A timestamp column in ns since the epoch; past the nanosecond range (years after 2262 or
+/// before 1677) the end its sign points to, as the embedded pass keeps a valid time there, never
+/// an overflow error.
+fn saturated_ns(column: &str) -> String {
+    let micros = format!("unix_micros(CAST({column} AS TIMESTAMP))");
+    format!(
+        "(CASE WHEN {column} IS NULL THEN NULL ELSE coalesce(try_multiply({micros}, 1000), \
+         CASE WHEN {micros} < 0 THEN -9223372036854775807 - 1 ELSE 9223372036854775807 END) END)"
+    )
+}
+
+/// A number as epoch seconds or milliseconds (|v| ≥ 1e11), in ns, by `values::epoch_ns`'s rule:
+/// NaN, ±inf and |v| ≥ 9.2e15 are unparseable (NULL); whole and fraction apart; past the
+/// nanosecond range it saturates.
+fn epoch_ns(v: &str) -> String {
+    let unit = format!("(CASE WHEN abs({v}) >= 1e11 THEN 1000000 ELSE 1000000000 END)");
+    format!(
+        "(CASE WHEN isnan({v}) OR abs({v}) >= 9.2e15 THEN NULL \
+         ELSE coalesce(try_add(try_multiply(CAST({v} AS BIGINT), {unit}), \
+         CAST(round(({v} - CAST(CAST({v} AS BIGINT) AS DOUBLE)) * {unit}) AS BIGINT)), \
+         CASE WHEN {v} < 0 THEN -9223372036854775807 - 1 ELSE 9223372036854775807 END) END)"
+    )
 }
 
 /// A dotted field path as a Spark column reference, each part quoted.
@@ -261,7 +287,27 @@ mod tests {
         let success = ["200".to_string(), "it's".to_string()];
         let sql = statements(&schema(), (&fields, &success), period(), &[]).unwrap();
         let classified = &sql[0].1;
-        assert!(classified.contains("unix_micros(CAST(`timestamp` AS TIMESTAMP)) * 1000 AS ts_ns"));
+        assert!(classified.contains(
+            "coalesce(try_multiply(unix_micros(CAST(`timestamp` AS TIMESTAMP)), 1000), "
+        ));
+        assert!(classified.contains("`timestamp` IS NULL AS ts_missing"));
+        // A number is epoch seconds or ms; the classification tells a missing time from one
+        // that cannot be read.
+        let mut epoch = schema();
+        epoch["fields"][0]["type"] = "long".into();
+        let sql = statements(&epoch, (&fields, &success), period(), &[]).unwrap();
+        assert!(
+            sql[0]
+                .1
+                .contains("abs(CAST(`timestamp` AS DOUBLE)) >= 1e11 THEN 1000000")
+        );
+        assert!(
+            sql[0]
+                .1
+                .contains("WHEN ts_ns IS NULL THEN 'unparseable timestamp'")
+        );
+        let sql = statements(&schema(), (&fields, &success), period(), &[]).unwrap();
+        let classified = &sql[0].1;
         assert!(classified.contains("CAST(`http`.`status` AS STRING) AS status"));
         assert!(classified.contains("NULL AS score"), "{classified}");
         // 2026-07-01 and 2026-10-01 00:00Z in ns (date -u +%s: 1782864000, 1790812800).
