@@ -3,7 +3,7 @@
 //! (every manifest line), sign, publish (zip and PDF linked into place together). Prints the
 //! zip's and the PDF's paths on stdout.
 
-use super::{assess, overrides};
+use super::{assess_loaded, overrides};
 use crate::bundle;
 use crate::cli::BuildArgs;
 use crate::config::Overrides;
@@ -20,13 +20,16 @@ pub fn run(args: BuildArgs, ui: &Ui, out: &mut Out) -> Result<Exit> {
         no_tsa: args.no_tsa,
         ..overrides(&args.common, args.timestamp)
     };
-    let assessed = assess(&args.common.config, &overrides, ui)?;
-    let config = &assessed.config;
-    let key = match sign::find_key(args.key.as_deref(), config)? {
+    // The key first: a build that cannot be signed stops before the log pass, which on Spark is
+    // a cluster run.
+    let loaded = crate::config::load(&args.common.config, &overrides)?;
+    let key = match sign::find_key(args.key.as_deref(), &loaded)? {
         Some(path) => Some(sign::Key::load(&path)?),
         None if args.unsigned => None,
         None => return Err(Error::NoKey),
     };
+    let assessed = assess_loaded(loaded, ui)?;
+    let config = &assessed.config;
     if config.tsa.is_some() && key.is_none() {
         ui.warn("signing.tsa is set, but an unsigned bundle has no signature to time-stamp");
     }

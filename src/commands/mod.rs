@@ -44,7 +44,11 @@ struct Assessed {
 
 /// Load the config, ingest every source, compute the document and print its warnings.
 fn assess(config_path: &Path, overrides: &Overrides, ui: &Ui) -> Result<Assessed> {
-    let config = config::load(config_path, overrides)?;
+    assess_loaded(config::load(config_path, overrides)?, ui)
+}
+
+/// Ingest every source of a loaded config, compute the document and print its warnings.
+fn assess_loaded(config: Config, ui: &Ui) -> Result<Assessed> {
     let evidence = ingest::ingest(&config)?;
     let doc = kpi::build(&config, &evidence)?;
     for w in &doc.warnings {

@@ -984,6 +984,12 @@ fn a_bundle_is_unsigned_only_on_purpose() {
         "{stderr}"
     );
     assert!(!out_dir.exists(), "nothing written");
+    // The key is looked for before any source is read (on Spark, the log pass is a cluster
+    // run): with --strict the sample's rejected records would be the error otherwise (exit 1,
+    // naming a file and line).
+    let (code, stderr) = build(&["--strict"], false);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no signing key"), "{stderr}");
     // --unsigned: written, with the warning.
     let (code, stderr) = build(&["--unsigned"], false);
     assert_eq!(code, 0, "{stderr}");
