@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 
-use chrono::DateTime;
 use polars::prelude::*;
 
 use super::NS_PER_SEC;
@@ -46,37 +45,19 @@ pub(super) fn parse_timestamps(c: &Column) -> PolarsResult<Series> {
     Ok(out.with_name(name).into_series())
 }
 
+/// A text time: the grammar of `rfc3339::parse` (docs/decisions.md), or epoch seconds or
+/// milliseconds written as digits; surrounding whitespace (Unicode's) is ignored.
 pub(super) fn parse_text_ts(text: &str) -> Option<i64> {
     let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    if let Some(ns) = super::rfc3339::common_rfc3339(text.as_bytes()) {
+    if let Some(ns) = super::rfc3339::parse(text.as_bytes()) {
         return Some(ns);
     }
-    if text
+    let epoch_shape = text
         .bytes()
         .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
         && text.bytes().any(|b| b.is_ascii_digit())
-        && !text[1..].contains('-')
-    {
-        return epoch_text_ns(text);
-    }
-    DateTime::parse_from_rfc3339(text)
-        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f%z"))
-        .or_else(|_| DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%z"))
-        .ok()
-        .map(|t| saturated_ns(&t))
-}
-
-/// A valid time as ns since the epoch; outside the i64 nanosecond range (before 1677-09-21,
-/// after 2262-04-11, yet valid RFC 3339) it saturates, so it is outside every period.
-pub(super) fn saturated_ns<Tz: chrono::TimeZone>(t: &DateTime<Tz>) -> i64 {
-    t.timestamp_nanos_opt().unwrap_or(if t.timestamp() < 0 {
-        i64::MIN
-    } else {
-        i64::MAX
-    })
+        && !text.get(1..).is_some_and(|t| t.contains('-'));
+    epoch_shape.then(|| epoch_text_ns(text)).flatten()
 }
 
 /// Digits with an optional sign and fraction, exactly (an f64 would lose the nanoseconds).
