@@ -34,7 +34,9 @@ fn config(dir: &Path, logs: &str) -> PathBuf {
          sources:\n  mlflow:\n    - path: {}\n  logs:\n{logs}",
         store.display()
     );
-    let path = dir.join(format!("dossier-{}.yaml", logs.len()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let path = dir.join(format!("dossier-{n}.yaml"));
     std::fs::write(&path, text).unwrap();
     path
 }
@@ -176,6 +178,30 @@ fn spark_and_the_embedded_engine_give_the_same_kpis_and_a_build_records_the_quer
     assert_eq!((sums_ms.clone(), reasons_ms.clone()), totals(&d));
     assert!(reasons_ms["unparseable timestamp"] > 0, "{reasons_ms:?}");
     assert!(sums_ms[2] > sums[2], "past 2262 is outside the period");
+    // The same records as text: times in every shape of the grammar and a corpus of hard cases
+    // around the period's edges (spark_logs.py), numbers written every way.
+    let text =
+        "      fields: { timestamp: ts_text, latency_ms: latency_text, score: score_text }\n";
+    let embedded_text = config(
+        tmp.path(),
+        &format!("    - path: logs/day=*/*.parquet\n      format: parquet\n{text}"),
+    );
+    let spark_text = config(tmp.path(), &format!("{SPARK}{text}"));
+    let (e, f) = (
+        kpis(&embedded_text, &bin, &[]),
+        kpis(&spark_text, &bin, &[]),
+    );
+    same_figures(&e, &f);
+    let (sums_text, reasons_text) = totals(&e);
+    assert_eq!((sums_text.clone(), reasons_text.clone()), totals(&f));
+    // Not vacuous: the corpus's bad times and numbers are rejected, the rest read.
+    assert!(
+        reasons_text["unparseable timestamp"] >= 20,
+        "{reasons_text:?}"
+    );
+    assert!(reasons_text["non-numeric latency"] > reasons["non-numeric latency"]);
+    assert!(reasons_text["non-numeric score"] > reasons["non-numeric score"]);
+    assert!(sums_text[1] + 100 > sums[1], "{sums_text:?} {sums:?}");
     // A regulator request for one system: the scope pushed into Spark's scan, the same figures.
     let scope = ["--system", "fraud-detector"];
     let (a, b) = (kpis(&embedded, &bin, &scope), kpis(&spark, &bin, &scope));

@@ -12,6 +12,7 @@
 //! the source; Spark's own log is kept (its last 64 KiB) for that error and goes nowhere else.
 
 mod sql;
+mod values;
 
 pub(super) use sql::{ACCEPTED, OUTSIDE};
 

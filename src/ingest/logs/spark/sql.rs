@@ -9,6 +9,8 @@
 
 use serde_json::Value;
 
+use super::values::{self, epoch_ns, saturated_ns};
+
 use crate::config::{FieldMap, Period};
 use crate::ingest::logs::summary::{PSI_MIN_PERIOD_DAYS, PSI_WINDOW_DAYS};
 use crate::ingest::logs::{NS_PER_DAY, period_bounds_ns};
@@ -16,6 +18,29 @@ use crate::ingest::logs::{NS_PER_DAY, period_bounds_ns};
 /// The label of a record accepted in the period, and of one outside it, in the `code` column.
 pub(crate) const ACCEPTED: &str = "accepted";
 pub(crate) const OUTSIDE: &str = "outside period";
+
+/// A field as the first pass selects it: its value (a typed column), or its trimmed text, which
+/// the next passes parse (`values`).
+enum Read {
+    Typed(String),
+    Text(String),
+}
+
+impl Read {
+    fn first_pass(&self) -> &str {
+        match self {
+            Read::Typed(e) | Read::Text(e) => e,
+        }
+    }
+
+    /// The number, from the first pass's column `c`.
+    fn value(&self, c: &str) -> String {
+        match self {
+            Read::Typed(_) => c.to_string(),
+            Read::Text(_) => values::number(c),
+        }
+    }
+}
 
 /// How a column's Spark type is read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,49 +59,55 @@ pub(super) fn statements(
     period: Period,
     scope: &[String],
 ) -> Result<Vec<(&'static str, String)>, String> {
-    let column = |name: &str, path: &str, required: bool| -> Result<String, String> {
+    // Each field: its raw column (or NULL when an optional one is absent) and how it is read.
+    let column = |name: &str, path: &str, required: bool| -> Result<(String, Read), String> {
         let Some(kind) = type_at(schema, path) else {
             return if required {
                 Err(format!("has no column `{path}` (fields.{name})"))
             } else {
-                Ok("NULL".into())
+                Ok(("NULL".into(), Read::Typed("NULL".into())))
             };
         };
-        let read = read_as(&kind);
+        let raw = quoted(path);
         let wanted = match name {
             "timestamp" => Kind::Timestamp,
             "latency_ms" | "score" => Kind::Number,
             _ => Kind::Text,
         };
-        match (wanted, read) {
-            (Kind::Timestamp, Some(Kind::Timestamp)) => Ok(saturated_ns(&quoted(path))),
+        let read = match (wanted, read_as(&kind)) {
+            (Kind::Timestamp, Some(Kind::Timestamp)) => Read::Typed(saturated_ns(&raw)),
             // A decimal time is not read as epoch by the embedded pass (Polars), so not here.
             (Kind::Timestamp, Some(Kind::Integer | Kind::Number))
                 if !kind.starts_with("decimal") =>
             {
-                Ok(epoch_ns(&format!("CAST({} AS DOUBLE)", quoted(path))))
+                Read::Typed(epoch_ns(&format!("CAST({raw} AS DOUBLE)")))
             }
+            (Kind::Timestamp | Kind::Number, Some(Kind::Text)) => Read::Text(values::trimmed(&raw)),
             (Kind::Number, Some(Kind::Number | Kind::Integer)) => {
-                Ok(format!("CAST({} AS DOUBLE)", quoted(path)))
+                Read::Typed(format!("CAST({raw} AS DOUBLE)"))
             }
             // An integer's text is the same in Spark and Polars; a decimal's or a float's is not
             // (`2.00`, `2.0`), so those are refused rather than compared as other text.
             (Kind::Text, Some(Kind::Text | Kind::Integer)) => {
-                Ok(format!("CAST({} AS STRING)", quoted(path)))
+                Read::Typed(format!("CAST({raw} AS STRING)"))
             }
-            _ => Err(format!(
-                "column `{path}` (fields.{name}) is `{kind}`, which engine: spark does not read \
-                 yet: a timestamp must be a timestamp column or a number (epoch), latency and score numeric, model, \
-                 version and status text or integers"
-            )),
-        }
+            _ => {
+                return Err(format!(
+                    "column `{path}` (fields.{name}) is `{kind}`, which engine: spark does not \
+                     read: a timestamp must be a timestamp column, a number (epoch) or text, \
+                     latency and score numbers or text, model, version and status text or \
+                     integers"
+                ));
+            }
+        };
+        Ok((raw, read))
     };
-    let ts = column("timestamp", &fields.timestamp, true)?;
-    let model = column("model", &fields.model, true)?;
-    let version = column("version", &fields.version, false)?;
-    let latency = column("latency_ms", &fields.latency_ms, false)?;
-    let status = column("status", &fields.status, false)?;
-    let score = column("score", &fields.score, false)?;
+    let (raw_ts, ts) = column("timestamp", &fields.timestamp, true)?;
+    let (_, model) = column("model", &fields.model, true)?;
+    let (_, version) = column("version", &fields.version, false)?;
+    let (raw_latency, latency) = column("latency_ms", &fields.latency_ms, false)?;
+    let (_, status) = column("status", &fields.status, false)?;
+    let (raw_score, score) = column("score", &fields.score, false)?;
     let (start, end) = period_bounds_ns(period);
     let successes = success
         .iter()
@@ -87,9 +118,12 @@ pub(super) fn statements(
         true => "status IS NOT NULL".to_string(),
         false => format!("status IS NOT NULL AND status NOT IN ({successes})"),
     };
-    let non_finite = |c: &str| {
-        format!("{c} IS NOT NULL AND (isnan({c}) OR {c} = double('inf') OR {c} = double('-inf'))")
+    let unreadable = |c: &str| {
+        format!(
+            "has_{c} AND ({c} IS NULL OR isnan({c}) OR {c} = double('inf') OR {c} = double('-inf'))"
+        )
     };
+    let model = model.first_pass();
     // A scoped request reads the named systems' records and the rejects no system can be told
     // for (no model), as the embedded pass does; Spark pushes the filter into its scan.
     let scoped = match scope.is_empty() {
@@ -103,6 +137,35 @@ pub(super) fn statements(
             format!(" WHERE {model} IS NULL OR {model} IN ({names})")
         }
     };
+    // Three passes under the classification: the raw columns (text trimmed), the parts of a text
+    // time, the values.
+    let read = format!(
+        "SELECT {raw_ts} IS NULL AS ts_missing, {ts_in} AS ts_in, {model} AS model, \
+         {version} AS version, {latency_in} AS latency_in, {raw_latency} IS NOT NULL AS has_latency, \
+         {status} AS status, {score_in} AS score_in, {raw_score} IS NOT NULL AS has_score \
+         FROM dossier_logs{scoped}",
+        ts_in = ts.first_pass(),
+        version = version.first_pass(),
+        latency_in = latency.first_pass(),
+        status = status.first_pass(),
+        score_in = score.first_pass(),
+    );
+    let (parts, ts_ns) = match ts {
+        Read::Typed(_) => (String::new(), "ts_in".to_string()),
+        Read::Text(_) => (
+            values::time_parts("ts_in")
+                .iter()
+                .map(|(e, n)| format!(", {e} AS {n}"))
+                .collect(),
+            values::time_ns(),
+        ),
+    };
+    let values = format!(
+        "SELECT ts_missing, {ts_ns} AS ts_ns, model, version, {latency} AS latency, has_latency, \
+         status, {score} AS score, has_score FROM (SELECT *{parts} FROM ({read}))",
+        latency = latency.value("latency_in"),
+        score = score.value("score_in"),
+    );
     let classified = format!(
         "CREATE OR REPLACE TEMP VIEW dossier_classified AS \
          SELECT *, CASE \
@@ -113,11 +176,9 @@ pub(super) fn statements(
          WHEN {sco} THEN 'non-numeric score' \
          WHEN ts_ns < {start} OR ts_ns >= {end} THEN '{OUTSIDE}' \
          ELSE '{ACCEPTED}' END AS code \
-         FROM (SELECT {raw_ts} IS NULL AS ts_missing, {ts} AS ts_ns, {model} AS model, {version} AS version, \
-         {latency} AS latency, {status} AS status, {score} AS score FROM dossier_logs{scoped})",
-        raw_ts = quoted(&fields.timestamp),
-        lat = non_finite("latency"),
-        sco = non_finite("score"),
+         FROM ({values})",
+        lat = unreadable("latency"),
+        sco = unreadable("score"),
     );
     let accepted = format!(
         "CREATE OR REPLACE TEMP VIEW dossier_accepted AS \
@@ -180,30 +241,6 @@ pub(super) fn statements(
         ));
     }
     Ok(out)
-}
-
-/// A timestamp column in ns since the epoch; past the nanosecond range (years after 2262 or
-/// before 1677) the end its sign points to, as the embedded pass keeps a valid time there, never
-/// an overflow error.
-fn saturated_ns(column: &str) -> String {
-    let micros = format!("unix_micros(CAST({column} AS TIMESTAMP))");
-    format!(
-        "(CASE WHEN {column} IS NULL THEN NULL ELSE coalesce(try_multiply({micros}, 1000), \
-         CASE WHEN {micros} < 0 THEN -9223372036854775807 - 1 ELSE 9223372036854775807 END) END)"
-    )
-}
-
-/// A number as epoch seconds or milliseconds (|v| ≥ 1e11), in ns, by `values::epoch_ns`'s rule:
-/// NaN, ±inf and |v| ≥ 9.2e15 are unparseable (NULL); whole and fraction apart; past the
-/// nanosecond range it saturates.
-fn epoch_ns(v: &str) -> String {
-    let unit = format!("(CASE WHEN abs({v}) >= 1e11 THEN 1000000 ELSE 1000000000 END)");
-    format!(
-        "(CASE WHEN isnan({v}) OR abs({v}) >= 9.2e15 THEN NULL \
-         ELSE coalesce(try_add(try_multiply(CAST({v} AS BIGINT), {unit}), \
-         CAST(round(({v} - CAST(CAST({v} AS BIGINT) AS DOUBLE)) * {unit}) AS BIGINT)), \
-         CASE WHEN {v} < 0 THEN -9223372036854775807 - 1 ELSE 9223372036854775807 END) END)"
-    )
 }
 
 /// A dotted field path as a Spark column reference, each part quoted.
@@ -331,10 +368,23 @@ mod tests {
         let e = statements(&decimal, (&fields, &[]), period(), &[]).unwrap_err();
         assert!(e.contains("(fields.version) is `decimal(10,2)`"), "{e}");
         fields.version = "version".into();
-        // A text score is not read yet; a missing model is an error naming the field.
+        // A text score is read by the number grammar; a boolean one is refused.
         fields.score = "score".into();
-        let e = statements(&schema(), (&fields, &[]), period(), &[]).unwrap_err();
-        assert!(e.contains("`score` (fields.score) is `string`"), "{e}");
+        let sql = statements(&schema(), (&fields, &[]), period(), &[]).unwrap();
+        assert!(
+            sql[0]
+                .1
+                .contains(r"CASE WHEN score_in RLIKE r'\A[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)")
+                && sql[0]
+                    .1
+                    .contains("regexp_replace(`score`, r'(?U)\\A\\s+|\\s+\\z', '') AS score_in"),
+            "{}",
+            sql[0].1
+        );
+        let mut boolean = schema();
+        boolean["fields"][4]["type"] = "boolean".into();
+        let e = statements(&boolean, (&fields, &[]), period(), &[]).unwrap_err();
+        assert!(e.contains("`score` (fields.score) is `boolean`"), "{e}");
         fields.score = "missing".into();
         fields.model = "name".into();
         let e = statements(&schema(), (&fields, &[]), period(), &[]).unwrap_err();
@@ -343,7 +393,7 @@ mod tests {
         fields.model = "model".into();
         let sql = statements(&schema(), (&fields, &[]), period(), &["a'b".into()]).unwrap();
         assert!(
-            sql[0].1.ends_with(
+            sql[0].1.contains(
                 r"FROM dossier_logs WHERE CAST(`model` AS STRING) IS NULL OR CAST(`model` AS STRING) IN ('a\'b'))"
             ),
             "{}",
