@@ -213,7 +213,7 @@ fn spark_and_the_embedded_engine_give_the_same_kpis_and_a_build_records_the_quer
     // A build carries the statements Spark ran, and verifies.
     let out = with_spark(&bin)
         .args(["build", "-q", "--timestamp", TIME, "-c"])
-        .arg(&spark)
+        .arg(&spark_text)
         .arg("-o")
         .arg(tmp.path().join("dist"))
         .output()
@@ -234,6 +234,30 @@ fn spark_and_the_embedded_engine_give_the_same_kpis_and_a_build_records_the_quer
     std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut sql).unwrap();
     assert!(sql.contains("-- records 200000: accepted"), "{sql}");
     assert!(sql.contains("percentile(latency, array(0.5, 0.95, 0.99))"));
+    // An auditor reruns the recorded statements: hand-worked text values read to the nanosecond.
+    let rerun = tmp.path().join("spark-summary-0.sql");
+    std::fs::write(&rerun, &sql).unwrap();
+    let out = Command::new(bin.join("python3"))
+        .arg(repo().join("tests/it/spark_rerun.py"))
+        .arg(&rerun)
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .env("PYSPARK_PYTHON", bin.join("python3"))
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("0 differ"),
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(
         sql.contains("day=2026-07-15"),
         "the files Spark read are listed"

@@ -205,6 +205,31 @@ mod tests {
     }
 
     #[test]
+    fn hard_text_times_by_hand() {
+        // The values tests/it/spark_rerun.py holds Spark to (date -u -d … +%s: 2026-07-01
+        // 1782864000, 2026-10-01 1790812800).
+        let (s, e, g) = (1_782_864_000i64, 1_790_812_800i64, NS_PER_SEC);
+        for (text, want) in [
+            (
+                "2026-09-30T23:59:59.9999999999Z",
+                Some((e - 1) * g + 999_999_999),
+            ),
+            ("2026-10-01T02:00:00+0200", Some(e * g)),
+            ("2026-06-30T23:59:60.5Z", Some(s * g + g / 2)),
+            ("2026-07-01T00:00:00\u{2212}00:01", Some((s + 60) * g)),
+            ("2026-07-01t00:00:00+0001", Some((s - 60) * g)),
+            ("1790812799999.9999", Some((e - 1) * g + 999_999_900)),
+            ("00001782864000", Some(s * g)),
+            ("-0.5", Some(-g / 2)),
+            ("9223372036854775807", None),
+            ("2026-07-01T01:02:03 +0000", None),
+            ("2026-07-01T12:00:00.Z", None),
+        ] {
+            assert_eq!(parse_text_ts(text), want, "{text}");
+        }
+    }
+
+    #[test]
     fn valid_times_beyond_the_nanosecond_range_saturate() {
         // Valid RFC 3339, outside i64 nanoseconds (1677-09-21 .. 2262-04-11): not unparseable.
         for (text, ns) in [
