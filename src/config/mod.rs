@@ -160,9 +160,9 @@ pub struct LogSource {
 /// the Spark that reads them.
 #[derive(Debug, Clone)]
 pub struct SparkSource {
-    /// `spark-submit` (a path, or a name looked up on PATH).
-    pub submit: String,
-    /// `local[2]`, `spark://…`, `yarn`, `k8s://…`.
+    /// How dossier reaches Spark.
+    pub client: SparkClient,
+    /// `local[2]`, `spark://…`, `yarn`, `k8s://…`, or `sc://host:port` (Spark Connect).
     pub master: String,
     /// A folder of Parquet files (hive-partitioned or not), or a table.
     pub path: Option<String>,
@@ -171,6 +171,15 @@ pub struct SparkSource {
     pub conf: BTreeMap<String, String>,
     /// How long the run may take before it is stopped.
     pub timeout: std::time::Duration,
+}
+
+/// What runs dossier's Spark driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SparkClient {
+    /// `spark-submit` (a path, or a name looked up on PATH), in client mode.
+    Submit(String),
+    /// A Python with `pyspark[connect]`, a client of the Spark Connect server at the master.
+    Connect { python: String },
 }
 
 impl SparkSource {
@@ -511,14 +520,7 @@ fn resolve_spark_source(
                 .into(),
         ));
     };
-    if spark.master.starts_with("sc://") {
-        return Err((
-            "spark.master".into(),
-            "Spark Connect (`sc://`) is not supported yet: name the cluster's master \
-             (spark://…, yarn, k8s://…) and its spark-submit"
-                .into(),
-        ));
-    }
+    let client = spark_client(&spark)?;
     if s.format.is_some_and(|f| f != raw::RawLogFormat::Parquet) {
         return Err((
             "format".into(),
@@ -535,9 +537,6 @@ fn resolve_spark_source(
             ));
         }
     };
-    let submit = spark.submit.unwrap_or_else(|| {
-        std::env::var("DOSSIER_SPARK_SUBMIT").unwrap_or_else(|_| "spark-submit".into())
-    });
     Ok(LogSource {
         pattern: String::new(),
         format: Some(LogFormat::Parquet),
@@ -545,7 +544,7 @@ fn resolve_spark_source(
         success,
         traces: None,
         spark: Some(SparkSource {
-            submit,
+            client,
             master: spark.master,
             path,
             table,
@@ -553,6 +552,47 @@ fn resolve_spark_source(
             timeout: std::time::Duration::from_secs(spark.timeout_seconds.unwrap_or(3600)),
         }),
     })
+}
+
+/// `spark-submit` for a cluster master; a Python client for a Spark Connect one (`sc://`). Each
+/// key is refused where it would be ignored.
+fn spark_client(spark: &raw::RawSpark) -> std::result::Result<SparkClient, (String, String)> {
+    let env = |name: &str, default: &str| std::env::var(name).unwrap_or_else(|_| default.into());
+    match (
+        spark.master.starts_with("sc://"),
+        &spark.submit,
+        &spark.python,
+    ) {
+        (true, Some(_), _) => Err((
+            "spark.submit".into(),
+            "is not used with Spark Connect (`sc://`): dossier connects with a Python client \
+             (`spark.python`)"
+                .into(),
+        )),
+        // The config is bundled as evidence; a secret in it would travel with every bundle.
+        (true, None, _) if spark.master.to_ascii_lowercase().contains(";token=") => Err((
+            "spark.master".into(),
+            "carries a token, and the config is bundled as evidence: leave it out and set \
+             SPARK_CONNECT_AUTHENTICATE_TOKEN in the environment, which the Connect client reads"
+                .into(),
+        )),
+        (true, None, python) => Ok(SparkClient::Connect {
+            python: python
+                .clone()
+                .unwrap_or_else(|| env("DOSSIER_SPARK_PYTHON", "python3")),
+        }),
+        (false, _, Some(_)) => Err((
+            "spark.python".into(),
+            "is only for Spark Connect (`master: sc://host:port`); spark-submit brings its own \
+             Python (PYSPARK_PYTHON)"
+                .into(),
+        )),
+        (false, submit, None) => {
+            Ok(SparkClient::Submit(submit.clone().unwrap_or_else(|| {
+                env("DOSSIER_SPARK_SUBMIT", "spark-submit")
+            })))
+        }
+    }
 }
 
 /// A URI (`s3a://…`, `hdfs://…`) as it is; a local path under the config's folder.
@@ -611,6 +651,14 @@ mod tests {
             ("yarn", None)
         );
         assert_eq!(spark.timeout.as_secs(), 3600);
+        assert!(matches!(spark.client, SparkClient::Submit(_)));
+        let c = with("    - path: x\n      engine: spark\n      spark: { master: \"sc://h:15002\", python: /venv/bin/python }\n").unwrap();
+        assert_eq!(
+            c.logs[0].spark.as_ref().unwrap().client,
+            SparkClient::Connect {
+                python: "/venv/bin/python".into()
+            }
+        );
         let c = with("    - table: inference.requests\n      engine: spark\n      spark: { master: \"local[2]\" }\n").unwrap();
         assert_eq!(
             c.logs[0].spark.as_ref().unwrap().shown(),
@@ -644,9 +692,19 @@ mod tests {
             ),
             ("    - format: csv\n", "path", "is required"),
             (
-                "    - path: x\n      engine: spark\n      spark: { master: \"sc://h:15002\" }\n",
+                "    - path: x\n      engine: spark\n      spark: { master: \"sc://h:15002\", submit: s }\n",
+                "spark.submit",
+                "not used with Spark Connect",
+            ),
+            (
+                "    - path: x\n      engine: spark\n      spark: { master: \"sc://h:443/;use_ssl=true;Token=s3cret\" }\n",
                 "spark.master",
-                "not supported yet",
+                "SPARK_CONNECT_AUTHENTICATE_TOKEN",
+            ),
+            (
+                "    - path: x\n      engine: spark\n      spark: { master: yarn, python: p }\n",
+                "spark.python",
+                "only for Spark Connect",
             ),
         ] {
             let err = with(logs).unwrap_err();

@@ -108,6 +108,9 @@ pub(super) struct RawSpark {
     pub(super) master: String,
     /// `spark-submit` to run; default `DOSSIER_SPARK_SUBMIT`, else `spark-submit` on PATH.
     pub(super) submit: Option<String>,
+    /// With Spark Connect (`sc://`): the Python that has `pyspark[connect]`; default
+    /// `DOSSIER_SPARK_PYTHON`, else `python3` on PATH.
+    pub(super) python: Option<String>,
     #[serde(default)]
     pub(super) conf: std::collections::BTreeMap<String, String>,
     pub(super) timeout_seconds: Option<u64>,

@@ -4,7 +4,8 @@
 //! KPI document through Spark as through the embedded engine on the same files — every figure to
 //! 1e-9 relative, every count equal; only the account's shape differs (one Spark source instead
 //! of a file per day, rejects without lines). A build records the statements Spark ran, and a
-//! Spark that cannot start is an error naming the source.
+//! Spark that cannot start is an error naming the source. The same holds through a Spark Connect
+//! server (`sc://`) the test starts on 127.0.0.1 and stops.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -337,4 +338,165 @@ fn a_spark_that_cannot_start_is_an_error_naming_the_source() {
         "{}",
         out.stderr
     );
+    // A Spark Connect server nobody listens for: named at once, not after the client's retries.
+    let connect = config(
+        tmp.path(),
+        "    - path: logs\n      engine: spark\n      spark: { master: \"sc://127.0.0.1:1\" }\n",
+    );
+    let out = run(&["kpis", "-c", connect.to_str().unwrap()]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.contains("spark path")
+            && out
+                .stderr
+                .contains("cannot reach Spark Connect at 127.0.0.1:1"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// A Spark Connect server on 127.0.0.1 (pyspark's own `sbin` script, local[2]), stopped when
+/// dropped.
+struct ConnectServer {
+    env: Vec<(&'static str, String)>,
+    sbin: PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl ConnectServer {
+    fn start(bin: &Path) -> ConnectServer {
+        let home = Command::new(bin.join("python3"))
+            .args([
+                "-c",
+                "import os, pyspark; print(os.path.dirname(pyspark.__file__))",
+            ])
+            .output()
+            .unwrap();
+        let sbin = PathBuf::from(String::from_utf8(home.stdout).unwrap().trim()).join("sbin");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let folder = dir.path().display().to_string();
+        let server = ConnectServer {
+            env: vec![
+                ("PATH", path),
+                ("SPARK_LOCAL_IP", "127.0.0.1".into()),
+                ("SPARK_PID_DIR", folder.clone()),
+                ("SPARK_LOG_DIR", folder),
+                ("SPARK_IDENT_STRING", format!("dossier-{port}")),
+            ],
+            sbin,
+            port,
+            _dir: dir,
+        };
+        succeed(
+            Command::new(server.sbin.join("start-connect-server.sh"))
+                .envs(server.env.iter().map(|(k, v)| (k, v)))
+                .args(["--master", "local[2]", "--conf"])
+                .arg("spark.connect.grpc.binding.address=127.0.0.1")
+                .arg("--conf")
+                .arg(format!("spark.connect.grpc.binding.port={port}"))
+                .args(["--conf", "spark.sql.catalogImplementation=in-memory"])
+                .args(["--conf", "spark.ui.enabled=false"]),
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no Spark Connect server on port {port}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        server
+    }
+}
+
+impl Drop for ConnectServer {
+    fn drop(&mut self) {
+        let _ = Command::new(self.sbin.join("stop-connect-server.sh"))
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .output();
+    }
+}
+
+#[test]
+fn spark_connect_gives_the_same_kpis_and_names_each_file_with_its_size() {
+    let Some(bin) = spark_bin() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    succeed(
+        Command::new(bin.join("python3"))
+            .arg(repo().join("tests/it/spark_logs.py"))
+            .args(["100000"])
+            .arg(tmp.path().join("logs")),
+    );
+    let server = ConnectServer::start(&bin);
+    let text =
+        "      fields: { timestamp: ts_text, latency_ms: latency_text, score: score_text }\n";
+    let embedded = config(
+        tmp.path(),
+        &format!("    - path: logs/day=*/*.parquet\n      format: parquet\n{text}"),
+    );
+    let connect = config(
+        tmp.path(),
+        &format!(
+            "    - path: logs\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", python: {} }}\n{text}",
+            server.port,
+            bin.join("python3").display()
+        ),
+    );
+    let (a, b) = (kpis(&embedded, &bin, &[]), kpis(&connect, &bin, &[]));
+    same_figures(&a, &b);
+    let (sums, reasons) = totals(&a);
+    assert_eq!((sums.clone(), reasons.clone()), totals(&b));
+    assert_eq!(sums[0], 100_000);
+    assert!(reasons["unparseable timestamp"] >= 20, "{reasons:?}");
+    // Without a JVM gateway the sizes come from Spark's `_metadata` column: still every file's.
+    let out = with_spark(&bin)
+        .args(["build", "-q", "--unsigned", "--timestamp", TIME, "-c"])
+        .arg(&connect)
+        .arg("-o")
+        .arg(tmp.path().join("dist"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let zip = PathBuf::from(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    );
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    let name = (0..archive.len())
+        .map(|i| archive.by_index(i).unwrap().name().to_string())
+        .find(|n| n.ends_with("data/sources.csv"))
+        .unwrap();
+    let mut csv = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut csv).unwrap();
+    let part = tmp.path().join("logs/day=2026-07-15/part-0.parquet");
+    let size = std::fs::metadata(&part).unwrap().len();
+    let row = csv
+        .lines()
+        .find(|l| l.contains("day=2026-07-15/part-0.parquet"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(
+        row.contains(&format!(",data/evidence/logs/spark-summary-0.sql,{size},")),
+        "{row}"
+    );
+    drop(server);
 }

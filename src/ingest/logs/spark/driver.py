@@ -1,5 +1,6 @@
-# dossier's Spark driver (issue 22): run by `spark-submit` (client mode) on the machine dossier
-# runs on; the cluster only ever sees Spark SQL. It talks with dossier through a folder (spark-submit
+# dossier's Spark driver (issue 22): run on the machine dossier runs on, by `spark-submit` (client
+# mode) or, for Spark Connect (`request.json` names a `remote`), by a Python with
+# pyspark[connect]; the cluster only ever sees Spark SQL. It talks with dossier through a folder (spark-submit
 # gives the Python driver no stdin): `request.json` names the source; the driver replies on stdout
 # with Spark's version, the source's schema and its files; dossier then writes `statements.json`,
 # the SQL it generated for that schema, which the driver runs in order, sending back every row.
@@ -15,13 +16,13 @@ def emit(obj):
     sys.stdout.flush()
 
 
-def with_sizes(spark, files):
+def with_sizes(spark, frame, files):
     """Each file Spark reads, with its size in bytes and its last modification (ms since the
     epoch); None where the file system will not say."""
     try:
         jvm, conf = spark._jvm, spark._jsc.hadoopConfiguration()
-    except Exception:  # noqa: BLE001 - no JVM gateway (Spark Connect): names only
-        return [[f, None, None] for f in files]
+    except Exception:  # noqa: BLE001 - no JVM gateway (Spark Connect)
+        return from_metadata(frame, files)
     out = []
     for f in files:
         try:
@@ -33,13 +34,42 @@ def with_sizes(spark, files):
     return out
 
 
+def from_metadata(frame, files):
+    """The sizes and times of a file source's `_metadata` column (a scan that reads no column's
+    values), matched to `inputFiles()` by path; None for a source without it."""
+    from urllib.parse import unquote, urlparse
+
+    def key(uri):
+        return unquote(urlparse(uri).path)
+
+    try:
+        rows = (
+            frame.selectExpr(
+                "_metadata.file_path AS p",
+                "_metadata.file_size AS n",
+                "unix_millis(_metadata.file_modification_time) AS t",
+            )
+            .distinct()
+            .collect()
+        )
+    except Exception:  # noqa: BLE001 - not a file source: names only
+        rows = []
+    known = {key(r["p"]): (r["n"], r["t"]) for r in rows}
+    return [[f, *known.get(key(f), (None, None))] for f in files]
+
+
 def main():
     from pyspark.sql import SparkSession
 
     folder = sys.argv[1]
     with open(os.path.join(folder, "request.json")) as f:
         request = json.load(f)
-    spark = SparkSession.builder.appName("dossier").getOrCreate()
+    if request.get("remote"):
+        spark = SparkSession.builder.remote(request["remote"]).getOrCreate()
+        for key, value in sorted(request.get("conf", {}).items()):
+            spark.conf.set(key, value)
+    else:
+        spark = SparkSession.builder.appName("dossier").getOrCreate()
     if request.get("table"):
         frame = spark.table(request["table"])
     else:
@@ -50,7 +80,7 @@ def main():
             "kind": "source",
             "version": spark.version,
             "schema": json.loads(frame.schema.json()),
-            "files": with_sizes(spark, sorted(frame.inputFiles())),
+            "files": with_sizes(spark, frame, sorted(frame.inputFiles())),
         }
     )
     # dossier stops this process if it never comes (its time limit).

@@ -18,6 +18,7 @@ pub(super) use sql::{ACCEPTED, OUTSIDE};
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -27,7 +28,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::summary::{ModelSummary, PSI_BINS, PsiBins};
-use crate::config::{FieldMap, Period, SparkSource};
+use crate::config::{FieldMap, Period, SparkClient, SparkSource};
 
 /// The driver, shipped inside dossier.
 const DRIVER: &str = include_str!("driver.py");
@@ -73,19 +74,13 @@ pub fn summarise(
         .map_err(|e| format!("cannot make a folder for the Spark driver: {e}"))?;
     let driver = folder.path().join("driver.py");
     std::fs::write(&driver, DRIVER).map_err(|e| format!("cannot write the Spark driver: {e}"))?;
-    let request = serde_json::json!({"path": source.path, "table": source.table});
+    let (mut cmd, conf) = launcher(source)?;
+    let remote = matches!(source.client, SparkClient::Connect { .. }).then_some(&source.master);
+    let request = serde_json::json!({
+        "path": source.path, "table": source.table, "remote": remote, "conf": conf,
+    });
     std::fs::write(folder.path().join("request.json"), request.to_string())
         .map_err(|e| format!("cannot write the Spark driver's request: {e}"))?;
-    let mut cmd = Command::new(&source.submit);
-    cmd.arg("--master").arg(&source.master);
-    let mut conf = source.conf.clone();
-    conf.entry("spark.sql.session.timeZone".into())
-        .or_insert_with(|| "UTC".into());
-    conf.entry("spark.ui.enabled".into())
-        .or_insert_with(|| "false".into());
-    for (k, v) in &conf {
-        cmd.arg("--conf").arg(format!("{k}={v}"));
-    }
     // Its own process group: spark-submit starts a JVM, which starts Python; a time limit stops
     // them all.
     cmd.arg(&driver)
@@ -95,9 +90,12 @@ pub fn summarise(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let started = now();
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {} ({e}); is Spark installed?", source.submit))?;
+    let mut child = cmd.spawn().map_err(|e| {
+        format!(
+            "cannot start {} ({e}); is Spark installed?",
+            cmd.get_program().to_string_lossy()
+        )
+    })?;
     let log = collect_log(child.stderr.take());
     let done = Arc::new(AtomicBool::new(false));
     let watchdog = stop_at(
@@ -134,9 +132,64 @@ pub fn summarise(
             ..summary
         }),
         (Err(e), _) => Err(with_log(e, &log)),
-        (Ok(_), Ok(s)) => Err(with_log(format!("spark-submit failed ({s})"), &log)),
-        (Ok(_), Err(e)) => Err(format!("cannot wait for spark-submit: {e}")),
+        (Ok(_), Ok(s)) => Err(with_log(format!("the Spark driver failed ({s})"), &log)),
+        (Ok(_), Err(e)) => Err(format!("cannot wait for the Spark driver: {e}")),
     }
+}
+
+/// The command that runs the driver, and the settings the driver applies itself: spark-submit
+/// takes every setting as `--conf`; a Spark Connect client applies session settings (the cluster's
+/// own are the server's). The session time zone is UTC unless the config says otherwise.
+fn launcher(source: &SparkSource) -> Result<(Command, BTreeMap<String, String>), String> {
+    let mut conf = source.conf.clone();
+    conf.entry("spark.sql.session.timeZone".into())
+        .or_insert_with(|| "UTC".into());
+    let cmd = match &source.client {
+        SparkClient::Submit(submit) => {
+            conf.entry("spark.ui.enabled".into())
+                .or_insert_with(|| "false".into());
+            let mut cmd = Command::new(submit);
+            cmd.arg("--master").arg(&source.master);
+            for (k, v) in &conf {
+                cmd.arg("--conf").arg(format!("{k}={v}"));
+            }
+            conf.clear();
+            cmd
+        }
+        // A Connect client sets only session settings, which the driver applies.
+        SparkClient::Connect { python } => {
+            reachable(&source.master)?;
+            Command::new(python)
+        }
+    };
+    Ok((cmd, conf))
+}
+
+/// Whether a Spark Connect server listens at `sc://host[:port][/;params]` (port 15002 unless
+/// named): an unreachable one is an error at once, not after the client's retries.
+fn reachable(master: &str) -> Result<(), String> {
+    let authority = master
+        .trim_start_matches("sc://")
+        .split(['/', ';'])
+        .next()
+        .unwrap_or_default();
+    let named_port = authority
+        .rsplit_once(':')
+        .filter(|(_, p)| p.parse::<u16>().is_ok() && !p.is_empty());
+    let address = match named_port {
+        Some(_) => authority.to_string(),
+        None => format!("{authority}:15002"),
+    };
+    let fail = |e: &dyn std::fmt::Display| format!("cannot reach Spark Connect at {address}: {e}");
+    let targets = address.to_socket_addrs().map_err(|e| fail(&e))?;
+    let mut last = String::from("no address");
+    for target in targets {
+        match TcpStream::connect_timeout(&target, Duration::from_secs(10)) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(fail(&last))
 }
 
 fn now() -> String {
