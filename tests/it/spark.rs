@@ -429,7 +429,7 @@ impl Drop for ConnectServer {
 }
 
 #[test]
-fn spark_connect_gives_the_same_kpis_and_names_each_file_with_its_size() {
+fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() {
     let Some(bin) = spark_bin() else {
         return;
     };
@@ -497,6 +497,74 @@ fn spark_connect_gives_the_same_kpis_and_names_each_file_with_its_size() {
     assert!(
         row.contains(&format!(",data/evidence/logs/spark-summary-0.sql,{size},")),
         "{row}"
+    );
+    // --strict holds on Spark too: its first reject is an error naming the source.
+    let out = with_spark(&bin)
+        .args(["kpis", "--strict", "-c"])
+        .arg(&connect)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("spark path") && said.contains("(--strict)"),
+        "{said}"
+    );
+
+    // A Spark source beside one read here: each model from its one engine, the same figures as
+    // reading both here; a model in both is an error naming it and the two.
+    succeed(
+        Command::new(bin.join("python3"))
+            .arg(repo().join("tests/it/spark_logs.py"))
+            .args(["20000"])
+            .arg(tmp.path().join("other"))
+            .arg("other-"),
+    );
+    let here = format!("    - path: other/day=*/*.parquet\n      format: parquet\n{text}");
+    let both_here = config(
+        tmp.path(),
+        &format!("    - path: logs/day=*/*.parquet\n      format: parquet\n{text}{here}"),
+    );
+    let spark_source = format!(
+        "    - path: logs\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", python: {} }}\n{text}",
+        server.port,
+        bin.join("python3").display()
+    );
+    let mixed = config(tmp.path(), &format!("{here}{spark_source}"));
+    let (c, d) = (kpis(&both_here, &bin, &[]), kpis(&mixed, &bin, &[]));
+    same_figures(&c, &d);
+    assert_eq!(totals(&c), totals(&d));
+    let sources: Vec<&str> = d["log_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["format"].as_str().unwrap())
+        .collect();
+    assert_eq!(sources.iter().filter(|f| **f == "spark").count(), 1);
+    assert!(sources.len() > 90, "{sources:?}");
+    assert!(
+        c["unknown_models_in_logs"]
+            .to_string()
+            .contains("other-shadow-model")
+    );
+    let overlapping = config(
+        tmp.path(),
+        &format!(
+            "    - path: logs/day=2026-07-1*/*.parquet\n      format: parquet\n{text}{spark_source}"
+        ),
+    );
+    let out = with_spark(&bin)
+        .args(["kpis", "-c"])
+        .arg(&overlapping)
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains(
+            "model `credit-risk-scorer` has records in the log files read here and in spark path"
+        ),
+        "{said}"
     );
     drop(server);
 }

@@ -9,7 +9,9 @@ hard cases — period boundaries in offsets, leap seconds, fractions past nanose
 whitespace, shapes chrono's strftime read and the grammar does not, Java-only number forms.
 Seeded, so every run writes the same records.
 
-    python spark_logs.py N FOLDER
+    python spark_logs.py N FOLDER [PREFIX]
+
+PREFIX, if given, is put before every model name (a second source with models of its own).
 """
 import datetime as dt
 import os
@@ -122,6 +124,9 @@ ts_text[clean[: len(TIMES)]] = TIMES
 for i, text in enumerate(NUMBERS):
     latency_text[clean[len(TIMES) + i]] = text
     score_text[clean[len(TIMES) + len(NUMBERS) + i]] = text
+
+if len(sys.argv) > 3:
+    model = np.array([m if not m else sys.argv[3] + m for m in model], dtype=object)
 
 table = pa.table(
     {

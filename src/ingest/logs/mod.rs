@@ -13,6 +13,7 @@
 mod account;
 mod batch;
 mod classify;
+mod combine;
 mod fields;
 mod format;
 mod jsonl;
@@ -158,9 +159,30 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
     if config.logs.is_empty() {
         return Ok(LogData::default());
     }
-    if config.logs.iter().any(|s| s.spark.is_some()) {
-        return read_on_spark(config);
+    let mut parts = Vec::new();
+    if config.logs.iter().any(|s| s.spark.is_none()) {
+        parts.push(read_here(config, warnings)?);
     }
+    for (i, source) in config.logs.iter().enumerate() {
+        if let Some(spark) = &source.spark {
+            parts.push(combine::read_on_spark(config, i, spark)?);
+        }
+    }
+    let data = combine::merge(parts)?;
+    if config.strict
+        && let Some(r) = data.rejected.first()
+    {
+        return Err(Error::Logs {
+            path: PathBuf::from(&r.source),
+            line: r.first_line,
+            message: format!("record rejected: {} (--strict)", r.reason),
+        });
+    }
+    Ok(data)
+}
+
+/// The sources read on this machine (every one without `engine: spark`), in one pass.
+fn read_here(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> {
     let mut inputs = list_inputs(config, warnings)?;
     let mut scanned = scan::scan_all(config, &inputs)?;
     for (i, input) in inputs.iter_mut().enumerate() {
@@ -196,15 +218,6 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
         files.retain(|f| f.account.accepted + f.account.outside_period > 0);
         rejected.retain(|r| files.iter().any(|f| f.account.path == r.source));
     }
-    if config.strict
-        && let Some(r) = rejected.first()
-    {
-        return Err(Error::Logs {
-            path: PathBuf::from(&r.source),
-            line: r.first_line,
-            message: format!("record rejected: {} (--strict)", r.reason),
-        });
-    }
     // The records are summarised and dropped here: nothing downstream needs one.
     let models = summary::summarise(scanned.tallies, config.period).map_err(|e| Error::Logs {
         path: "sources.logs".into(),
@@ -219,102 +232,13 @@ pub fn read_all(config: &Config, warnings: &mut Vec<String>) -> Result<LogData> 
     })
 }
 
-/// The one log source, summarised on Spark: the summary, and the source's account (its records
-/// by code; Spark has no lines, so no reject names one).
-fn read_on_spark(config: &Config) -> Result<LogData> {
-    let (Some(source), 1) = (config.logs.first(), config.logs.len()) else {
-        return Err(Error::Logs {
-            path: "sources.logs".into(),
-            line: None,
-            message: "a source with `engine: spark` must be the only log source for now: \
-                      summaries from two engines cannot be merged into exact quantiles"
-                .into(),
-        });
-    };
-    let Some(spark) = &source.spark else {
-        return Err(Error::Internal("no Spark source".into()));
-    };
-    let shown = spark.shown();
-    let scope = &config.scope.systems;
-    let summary = spark::summarise(
-        spark,
-        (&source.fields, &source.success),
-        config.period,
-        scope,
-    )
-    .map_err(|message| Error::Logs {
-        path: shown.clone().into(),
-        line: None,
-        message,
-    })?;
-    let mut data = spark_data(shown, summary);
-    if config.scope.is_scoped() {
-        // As for files: a source with no record of the named systems is no part of the account.
-        data.files
-            .retain(|f| f.account.accepted + f.account.outside_period > 0);
-        if data.files.is_empty() {
-            data.rejected.clear();
-        }
-    }
-    Ok(data)
-}
-
-/// A Spark run as the log stage's output.
-fn spark_data(shown: String, summary: spark::SparkSummary) -> LogData {
-    let code = |c: &str| summary.codes.get(c).copied().unwrap_or(0);
-    let rejected: Vec<Rejected> = Reason::ALL
-        .iter()
-        .filter(|r| code(r.label()) > 0)
-        .map(|r| Rejected {
-            source: shown.clone(),
-            reason: *r,
-            count: code(r.label()),
-            first_line: None,
-        })
-        .collect();
-    let records: u64 = summary.codes.values().sum();
-    let account = LogFile {
-        path: shown.clone(),
-        format: "spark",
-        records,
-        accepted: code(spark::ACCEPTED),
-        outside_period: code(spark::OUTSIDE),
-        rejected: rejected.iter().map(|r| r.count).sum(),
-        non_records: BTreeMap::new(),
-        lines: records,
-        models: summary
-            .models
-            .iter()
-            .map(|(m, s)| (m.clone(), s.requests))
-            .collect(),
-    };
-    LogData {
-        configured: true,
-        models: summary.models,
-        files: vec![FileRead {
-            path: shown.into(),
-            format: LogFormat::Parquet,
-            source: 0,
-            account,
-            scoped_rows: None,
-            bad_lines: Vec::new(),
-            materialised: None,
-            spark: Some(SparkRun {
-                sql: summary.sql,
-                version: summary.version,
-                files: summary.files,
-                started: summary.started,
-                finished: summary.finished,
-            }),
-        }],
-        rejected,
-    }
-}
-
 /// Every file the log sources name, with its format decided.
 fn list_inputs(config: &Config, warnings: &mut Vec<String>) -> Result<Vec<Input>> {
     let mut inputs = Vec::new();
     for (i, source) in config.logs.iter().enumerate() {
+        if source.spark.is_some() {
+            continue;
+        }
         if let Some(keys) = &source.traces {
             let origin = traces::materialise(Path::new(&source.pattern), keys, warnings)?;
             inputs.push(Input {
