@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::inputs::{Described, sanitize, segment};
 use super::tables;
-use crate::config::{Config, Scope};
+use crate::config::Scope;
 use crate::error::{Error, Result};
 use crate::ingest::Evidence;
 pub use crate::ingest::mlflow::LINEAGE_FORMAT;
@@ -35,11 +35,11 @@ fn file(path: &str, bytes: Vec<u8>) -> Generated {
 
 /// The files generated from the document.
 pub fn generated_files(
-    config: &Config,
-    (evidence, described): (&Evidence, &[Described]),
-    doc: &Document,
+    req: &super::Request<'_>,
+    described: &[Described],
     kpis_json: &[u8],
 ) -> Result<Vec<Generated>> {
+    let (config, evidence, doc) = (req.config, req.evidence, req.doc);
     let mut baseline = serde_json::to_string_pretty(&doc.baseline)
         .map_err(|e| Error::Internal(format!("cannot serialise the baseline: {e}")))?;
     baseline.push('\n');
@@ -55,7 +55,9 @@ pub fn generated_files(
     if config.scope.is_scoped() || !config.bundle.include_stores {
         files.extend(lineage_files(&config.scope, (evidence, described), doc)?);
     }
-    files.extend(super::spark::statements(config, evidence));
+    let excerpts = super::spark::excerpts(config, evidence, req.redact_key)?;
+    files.extend(super::spark::statements(config, evidence, &excerpts));
+    files.extend(excerpts);
     Ok(files)
 }
 

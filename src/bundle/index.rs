@@ -210,6 +210,10 @@ fn describe_generated(path: &str) -> (&'static str, &'static str) {
             "logs",
             "the Spark SQL that summarised a log source, and the files it read",
         ),
+        p if p.starts_with("data/evidence/logs/spark-excerpt-") => (
+            "logs",
+            "records of a Spark log source: the first accepted in scope, by time (minimised)",
+        ),
         _ => ("generated", ""),
     }
 }

@@ -122,8 +122,7 @@ pub fn stage<'a>(req: &'a Request<'a>) -> Result<Prepared<'a>> {
     let kpis_json = output::json(req.doc)?.into_bytes();
     // Store files are hashed once: for sources.csv, and for the lineage extracts' store hash.
     let mut described = inputs::described_stores(req.config, req.evidence)?;
-    let mut generated =
-        generated::generated_files(req.config, (req.evidence, &described), req.doc, &kpis_json)?;
+    let mut generated = generated::generated_files(req, &described, &kpis_json)?;
     described.extend(spark::described(req.evidence));
     // A regulator request (a scope or a request id) gets an index of what each file evidences.
     let request_index = if req.config.scope.is_request() {

@@ -1,12 +1,17 @@
 //! The evidence of a log source summarised on Spark (`engine: spark`, docs/spark.md). In: the
 //! log stage's Spark runs. Out: per source, the file of statements an auditor reruns
 //! (`evidence/logs/spark-summary-N.sql`) and its rows in `sources.csv`: every file Spark read,
-//! with the size and time its file system gave. Guarantees: no hash is claimed for a file whose
-//! bytes dossier never read (the records stay on the cluster): its `sha256` is empty.
+//! with the size and time its file system gave; and, when asked (`excerpt_rows`), the records
+//! Spark brought back (`evidence/logs/spark-excerpt-N.ndjson`), minimised and redacted as any
+//! log extract. Guarantees: no hash is claimed for a file whose bytes dossier never read (the
+//! records stay on the cluster): its `sha256` is empty; the statements say how many records the
+//! excerpt holds of how many, and its size.
 
 use super::generated::Generated;
 use super::inputs::Described;
-use crate::config::Config;
+use super::minimise::{Field, Minimise};
+use crate::config::{Config, LogFormat};
+use crate::error::{Error, Result};
 use crate::ingest::Evidence;
 use crate::vocab::{InputRole, layout};
 
@@ -15,10 +20,65 @@ fn summary_dest(n: usize) -> String {
     format!("evidence/logs/spark-summary-{n}.sql")
 }
 
+/// Where the excerpt of the `n`th log source goes, under `data/`.
+fn excerpt_dest(n: usize) -> String {
+    format!("evidence/logs/spark-excerpt-{n}.ndjson")
+}
+
+/// The excerpts Spark brought back, as minimised extracts: one object per record, `file` the
+/// source, `rank` its place in time order, then its mapped fields (those in `bundle.redact` as
+/// `hmac-sha256:` with `key`).
+pub(super) fn excerpts(
+    config: &Config,
+    evidence: &Evidence,
+    key: [u8; 32],
+) -> Result<Vec<Generated>> {
+    let mut out = Vec::new();
+    for (n, file) in evidence.logs.files.iter().enumerate() {
+        let Some(records) = file.spark.as_ref().and_then(|r| r.excerpt.as_ref()) else {
+            continue;
+        };
+        let Some(source) = config.logs.get(file.source) else {
+            continue;
+        };
+        let plan = Minimise {
+            format: LogFormat::Parquet,
+            fields: source.fields.clone(),
+            rows: None,
+            bad_lines: Vec::new(),
+            redact: config.bundle.redact.clone(),
+            key,
+            shown: file.account.path.clone(),
+        };
+        let mut bytes = Vec::new();
+        for (rank, text) in records.iter().enumerate() {
+            let record: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+                Error::Internal(format!(
+                    "{}: Spark sent an excerpt record that is not JSON ({e})",
+                    file.account.path
+                ))
+            })?;
+            plan.record_into(&mut bytes, ("rank", rank as u64), |name, _| {
+                record.get(name).cloned().map(Field::Value)
+            });
+        }
+        out.push(Generated {
+            dest: excerpt_dest(n),
+            bytes,
+            system: None,
+        });
+    }
+    Ok(out)
+}
+
 /// For each log source summarised on Spark, what an auditor needs to rerun it: the engine, its
 /// version and master, the source and the files Spark read, the records by code, then every
 /// statement in the order it ran (`evidence/logs/spark-summary-N.sql`).
-pub(super) fn statements(config: &Config, evidence: &Evidence) -> Vec<Generated> {
+pub(super) fn statements(
+    config: &Config,
+    evidence: &Evidence,
+    excerpts: &[Generated],
+) -> Vec<Generated> {
     let mut out = Vec::new();
     for (n, file) in evidence.logs.files.iter().enumerate() {
         let Some(run) = &file.spark else {
@@ -49,6 +109,19 @@ pub(super) fn statements(config: &Config, evidence: &Evidence) -> Vec<Generated>
         for f in &run.files {
             let size = f.size.map_or("?".into(), |s| s.to_string());
             text.push_str(&format!("--   {size}\t{}\n", f.path.replace('\n', " ")));
+        }
+        if let Some(records) = &run.excerpt {
+            let dest = excerpt_dest(n);
+            let bytes = excerpts
+                .iter()
+                .find(|g| g.dest == dest)
+                .map_or(0, |g| g.bytes.len());
+            text.push_str(&format!(
+                "-- excerpt (statement `excerpt`): the first {} of the {} accepted records in \
+                 scope, by time, minimised in {dest} ({bytes} bytes)\n",
+                records.len(),
+                a.accepted,
+            ));
         }
         text.push_str("-- The source is registered as the view dossier_logs; then, in order:\n\n");
         for (name, sql) in &run.sql {

@@ -171,7 +171,13 @@ pub struct SparkSource {
     pub conf: BTreeMap<String, String>,
     /// How long the run may take before it is stopped.
     pub timeout: std::time::Duration,
+    /// How many records the bundle carries (`excerpt_rows`): the first accepted ones of the
+    /// period in scope, by time; `None`: only the summary leaves the cluster.
+    pub excerpt_rows: Option<u64>,
 }
+
+/// The most records a Spark excerpt may bring back (they are held in memory, then written).
+pub const MAX_EXCERPT_ROWS: u64 = 1_000_000;
 
 /// What runs dossier's Spark driver.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -521,6 +527,15 @@ fn resolve_spark_source(
         ));
     };
     let client = spark_client(&spark)?;
+    if spark
+        .excerpt_rows
+        .is_some_and(|n| n == 0 || n > MAX_EXCERPT_ROWS)
+    {
+        return Err((
+            "spark.excerpt_rows".into(),
+            format!("must be 1 to {MAX_EXCERPT_ROWS} (or left out: no excerpt)"),
+        ));
+    }
     if s.format.is_some_and(|f| f != raw::RawLogFormat::Parquet) {
         return Err((
             "format".into(),
@@ -550,6 +565,7 @@ fn resolve_spark_source(
             table,
             conf: spark.conf,
             timeout: std::time::Duration::from_secs(spark.timeout_seconds.unwrap_or(3600)),
+            excerpt_rows: spark.excerpt_rows,
         }),
     })
 }
@@ -700,6 +716,11 @@ mod tests {
                 "    - path: x\n      engine: spark\n      spark: { master: \"sc://h:443/;use_ssl=true;Token=s3cret\" }\n",
                 "spark.master",
                 "SPARK_CONNECT_AUTHENTICATE_TOKEN",
+            ),
+            (
+                "    - path: x\n      engine: spark\n      spark: { master: yarn, excerpt_rows: 0 }\n",
+                "spark.excerpt_rows",
+                "must be 1 to 1000000",
             ),
             (
                 "    - path: x\n      engine: spark\n      spark: { master: yarn, python: p }\n",

@@ -111,6 +111,8 @@ pub(super) struct RawSpark {
     /// With Spark Connect (`sc://`): the Python that has `pyspark[connect]`; default
     /// `DOSSIER_SPARK_PYTHON`, else `python3` on PATH.
     pub(super) python: Option<String>,
+    /// Records the bundle carries from the source: the first N accepted in scope, by time.
+    pub(super) excerpt_rows: Option<u64>,
     #[serde(default)]
     pub(super) conf: std::collections::BTreeMap<String, String>,
     pub(super) timeout_seconds: Option<u64>,

@@ -498,6 +498,83 @@ fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() 
         row.contains(&format!(",data/evidence/logs/spark-summary-0.sql,{size},")),
         "{row}"
     );
+    // A regulator request with an excerpt: the first 50 accepted records of the named system,
+    // by time, minimised, `bundle.redact` applied; the statements say how many of how many.
+    let excerpt = config(
+        tmp.path(),
+        &format!(
+            "    - path: logs\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", python: {}, excerpt_rows: 50 }}\n{text}",
+            server.port,
+            bin.join("python3").display()
+        ),
+    );
+    let redacting = std::fs::read_to_string(&excerpt)
+        .unwrap()
+        .replace("sources:\n", "bundle:\n  redact: [latency_ms]\nsources:\n");
+    std::fs::write(&excerpt, redacting).unwrap();
+    let out = with_spark(&bin)
+        .args(["build", "-q", "--unsigned", "--system", "fraud-detector"])
+        .args(["--timestamp", TIME, "-c"])
+        .arg(&excerpt)
+        .arg("-o")
+        .arg(tmp.path().join("request"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let zip = PathBuf::from(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    );
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    let read = |archive: &mut zip::ZipArchive<std::fs::File>, end: &str| {
+        let name = (0..archive.len())
+            .map(|i| archive.by_index(i).unwrap().name().to_string())
+            .find(|n| n.ends_with(end))
+            .unwrap_or_else(|| panic!("no {end} in the bundle"));
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut text).unwrap();
+        text
+    };
+    let records = read(&mut archive, "data/evidence/logs/spark-excerpt-0.ndjson");
+    let lines: Vec<Value> = records
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 50);
+    for (rank, r) in lines.iter().enumerate() {
+        assert_eq!(r["rank"], rank as u64);
+        assert_eq!(r["model"], "fraud-detector");
+        let latency = r["latency_ms"].as_str().unwrap_or("hmac-sha256:");
+        assert!(
+            latency.starts_with("hmac-sha256:") || r["latency_ms"].is_null(),
+            "{r}"
+        );
+    }
+    let statements = read(&mut archive, "data/evidence/logs/spark-summary-0.sql");
+    assert!(
+        statements.contains(&format!(
+            "the first 50 of the {} accepted records in scope, by time, minimised in \
+             evidence/logs/spark-excerpt-0.ndjson ({} bytes)",
+            a["models"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|m| m["name"] == "fraud-detector")
+                .map(|m| m["requests"].as_u64().unwrap())
+                .unwrap(),
+            records.len()
+        )),
+        "{statements}"
+    );
+    assert!(statements.contains("ORDER BY ts_ns, record LIMIT 50"));
+
     // --strict holds on Spark too: its first reject is an error naming the source.
     let out = with_spark(&bin)
         .args(["kpis", "--strict", "-c"])

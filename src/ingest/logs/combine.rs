@@ -67,7 +67,8 @@ pub(super) fn read_on_spark(config: &Config, index: usize, spark: &SparkSource) 
         line: None,
         message,
     })?;
-    let mut data = spark_data(shown, index, summary);
+    let asked = spark.excerpt_rows.is_some();
+    let mut data = spark_data(shown, (index, asked), summary);
     if config.scope.is_scoped() {
         // As for files: a source with no record of the named systems is no part of the account.
         data.files
@@ -80,7 +81,11 @@ pub(super) fn read_on_spark(config: &Config, index: usize, spark: &SparkSource) 
 }
 
 /// A Spark run as the log stage's output.
-fn spark_data(shown: String, index: usize, summary: spark::SparkSummary) -> LogData {
+fn spark_data(
+    shown: String,
+    (index, asked): (usize, bool),
+    summary: spark::SparkSummary,
+) -> LogData {
     let code = |c: &str| summary.codes.get(c).copied().unwrap_or(0);
     let rejected: Vec<Rejected> = Reason::ALL
         .iter()
@@ -125,6 +130,7 @@ fn spark_data(shown: String, index: usize, summary: spark::SparkSummary) -> LogD
                 files: summary.files,
                 started: summary.started,
                 finished: summary.finished,
+                excerpt: asked.then_some(summary.excerpt),
             }),
         }],
         rejected,

@@ -97,6 +97,9 @@ pub struct SparkRun {
     /// When the run began and ended (RFC 3339, UTC).
     pub started: String,
     pub finished: String,
+    /// The records brought back for the bundle (JSON text, in time order), when asked
+    /// (`excerpt_rows`).
+    pub excerpt: Option<Vec<String>>,
 }
 
 /// One file read, as the data-quality section reports it.

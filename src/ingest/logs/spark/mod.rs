@@ -59,6 +59,9 @@ pub struct SparkSummary {
     /// When the run began and ended (RFC 3339, UTC): facts of the run, not of the build.
     pub started: String,
     pub finished: String,
+    /// The records asked for the bundle (`excerpt_rows`), each its mapped fields as JSON text,
+    /// in time order.
+    pub excerpt: Vec<String>,
 }
 
 /// Run the summary on Spark.
@@ -107,7 +110,7 @@ pub fn summarise(
         &mut child,
         folder.path(),
         (fields, success),
-        (period, scope),
+        (period, scope, source.excerpt_rows),
     );
     if outcome.is_err() {
         kill_group(child.id());
@@ -225,7 +228,7 @@ fn talk(
     child: &mut std::process::Child,
     folder: &std::path::Path,
     (fields, success): (&FieldMap, &[String]),
-    (period, scope): (Period, &[String]),
+    (period, scope, excerpt): (Period, &[String], Option<u64>),
 ) -> Result<SparkSummary, String> {
     let stdout = child.stdout.take().ok_or("no pipe from the Spark driver")?;
     let mut replies = BufReader::new(stdout).lines();
@@ -247,7 +250,8 @@ fn talk(
         Err("Spark stopped before it replied".into())
     };
     let about = next()?;
-    let statements = sql::statements(&about["schema"], (fields, success), period, scope)?;
+    let mut statements = sql::statements(&about["schema"], (fields, success), period, scope)?;
+    statements.extend(excerpt.map(sql::excerpt));
     // Written whole, then renamed: the driver never reads half a file.
     let queries = serde_json::json!({"queries": statements});
     let partial = folder.join("statements.partial");
@@ -301,6 +305,10 @@ fn add_row(
     let bad = || format!("an unexpected row from Spark ({query}): {row}");
     let text = |k: &str| row[k].as_str().map(String::from);
     let count = |k: &str| row[k].as_u64().ok_or_else(bad);
+    if query == "excerpt" {
+        out.excerpt.push(text("record").ok_or_else(bad)?);
+        return Ok(());
+    }
     if query == "codes" {
         *out.codes.entry(text("code").ok_or_else(bad)?).or_default() += count("n")?;
         return Ok(());

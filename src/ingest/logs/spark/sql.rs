@@ -142,8 +142,9 @@ pub(super) fn statements(
     let read = format!(
         "SELECT {raw_ts} IS NULL AS ts_missing, {ts_in} AS ts_in, {model} AS model, \
          {version} AS version, {latency_in} AS latency_in, {raw_latency} IS NOT NULL AS has_latency, \
-         {status} AS status, {score_in} AS score_in, {raw_score} IS NOT NULL AS has_score \
-         FROM dossier_logs{scoped}",
+         {status} AS status, {score_in} AS score_in, {raw_score} IS NOT NULL AS has_score, \
+         {record} AS record FROM dossier_logs{scoped}",
+        record = record(schema, fields),
         ts_in = ts.first_pass(),
         version = version.first_pass(),
         latency_in = latency.first_pass(),
@@ -162,7 +163,7 @@ pub(super) fn statements(
     };
     let values = format!(
         "SELECT ts_missing, {ts_ns} AS ts_ns, model, version, {latency} AS latency, has_latency, \
-         status, {score} AS score, has_score FROM (SELECT *{parts} FROM ({read}))",
+         status, {score} AS score, has_score, record FROM (SELECT *{parts} FROM ({read}))",
         latency = latency.value("latency_in"),
         score = score.value("score_in"),
     );
@@ -241,6 +242,49 @@ pub(super) fn statements(
         ));
     }
     Ok(out)
+}
+
+/// A record as a bundle's excerpt carries it: its mapped fields under their canonical names, as
+/// JSON (a time as RFC 3339 in UTC, to the microsecond Spark keeps; nulls kept). Spark computes
+/// it only for the statement that asks for it (`excerpt`): other queries prune the column.
+fn record(schema: &Value, fields: &FieldMap) -> String {
+    let mapped = [
+        ("timestamp", &fields.timestamp),
+        ("model", &fields.model),
+        ("version", &fields.version),
+        ("latency_ms", &fields.latency_ms),
+        ("status", &fields.status),
+        ("score", &fields.score),
+        ("request_id", &fields.request_id),
+    ];
+    let parts: Vec<String> = mapped
+        .iter()
+        .filter_map(|(name, path)| {
+            let kind = type_at(schema, path)?;
+            let value = match read_as(&kind) {
+                Some(Kind::Timestamp) => format!("CAST({} AS TIMESTAMP)", quoted(path)),
+                _ => quoted(path),
+            };
+            Some(format!("'{name}', {value}"))
+        })
+        .collect();
+    format!(
+        "to_json(named_struct({}), map('timestampFormat', {}, 'ignoreNullFields', 'false'))",
+        parts.join(", "),
+        literal("yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX")
+    )
+}
+
+/// The statement of a bundle's excerpt: the first `rows` accepted records of the period in scope,
+/// by time (ties by the record's text, so the cut is the same on every run).
+pub(super) fn excerpt(rows: u64) -> (&'static str, String) {
+    (
+        "excerpt",
+        format!(
+            "SELECT record FROM dossier_classified WHERE code = '{ACCEPTED}' \
+             ORDER BY ts_ns, record LIMIT {rows}"
+        ),
+    )
 }
 
 /// A dotted field path as a Spark column reference, each part quoted.
@@ -389,8 +433,26 @@ mod tests {
         fields.model = "name".into();
         let e = statements(&schema(), (&fields, &[]), period(), &[]).unwrap_err();
         assert_eq!(e, "has no column `name` (fields.model)");
-        // A scope filters the scan: the named systems, and records without a model.
+        // Each record's mapped fields as JSON, under their canonical names, for an excerpt;
+        // a time column as RFC 3339, a missing field left out.
         fields.model = "model".into();
+        let sql = statements(&schema(), (&fields, &[]), period(), &[]).unwrap();
+        assert!(
+            sql[0].1.contains(
+                "to_json(named_struct('timestamp', CAST(`timestamp` AS TIMESTAMP), 'model', \
+                 `model`, 'latency_ms', `latency_ms`, 'status', `http`.`status`), \
+                 map('timestampFormat', \
+                 'yyyy-MM-dd\\'T\\'HH:mm:ss.SSSSSSXXX', 'ignoreNullFields', 'false')) AS record"
+            ),
+            "{}",
+            sql[0].1
+        );
+        assert_eq!(
+            excerpt(7).1,
+            "SELECT record FROM dossier_classified WHERE code = 'accepted' ORDER BY ts_ns, \
+             record LIMIT 7"
+        );
+        // A scope filters the scan: the named systems, and records without a model.
         let sql = statements(&schema(), (&fields, &[]), period(), &["a'b".into()]).unwrap();
         assert!(
             sql[0].1.contains(
