@@ -643,5 +643,35 @@ fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() 
         ),
         "{said}"
     );
+    // A mapped column the source lacks, and a path that is not there: errors naming the source
+    // (and the field), and a build that stops leaves nothing behind.
+    for (source, says) in [
+        (
+            spark_source.replace(
+                text,
+                "      fields: { timestamp: ts_text, model: endpoint }\n",
+            ),
+            "has no column `endpoint` (fields.model)",
+        ),
+        (
+            spark_source.replace("path: logs", "path: nowhere"),
+            "PATH_NOT_FOUND",
+        ),
+    ] {
+        let broken = config(tmp.path(), &source);
+        let out_dir = tmp.path().join("broken");
+        let out = with_spark(&bin)
+            .args(["build", "-q", "--unsigned", "--timestamp", TIME, "-c"])
+            .arg(&broken)
+            .arg("-o")
+            .arg(&out_dir)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{said}");
+        assert!(said.contains("spark path") && said.contains(says), "{said}");
+        let left = std::fs::read_dir(&out_dir).map_or(0, |d| d.count());
+        assert_eq!(left, 0, "a failed build wrote into {}", out_dir.display());
+    }
     drop(server);
 }
