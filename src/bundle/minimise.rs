@@ -312,7 +312,7 @@ fn parquet_records(path: &Path, plan: &Minimise, out: &mut dyn Write) -> Result<
     Ok(original)
 }
 
-/// A dotted path into struct columns, as the log stage reads it.
+/// A dotted path into struct columns (and map columns' keys), as the log stage reads it.
 fn nested_column(df: &DataFrame, path: &str) -> PolarsResult<Option<Column>> {
     let mut parts = path.split('.');
     let Some(first) = parts.next() else {
@@ -322,6 +322,10 @@ fn nested_column(df: &DataFrame, path: &str) -> PolarsResult<Option<Column>> {
         return Ok(None);
     };
     for part in parts {
+        if crate::ingest::logs::is_map(c.dtype()) {
+            c = crate::ingest::logs::map_value(&c, part)?;
+            continue;
+        }
         let Ok(s) = c.as_materialized_series().struct_() else {
             return Ok(None);
         };

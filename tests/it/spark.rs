@@ -461,6 +461,28 @@ fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() 
     assert_eq!((sums.clone(), reasons.clone()), totals(&b));
     assert_eq!(sums[0], 100_000);
     assert!(reasons["unparseable timestamp"] >= 20, "{reasons:?}");
+    // As a Databricks inference table keeps them: the model's name and version in a map column.
+    let databricks = "      fields: { timestamp: ts_ms, model: request_metadata.model_name, \
+                      version: request_metadata.model_version, latency_ms: execution_time_ms, \
+                      status: status_code }\n      success: [\"200\"]\n";
+    let here = config(
+        tmp.path(),
+        &format!("    - path: logs/day=*/*.parquet\n      format: parquet\n{databricks}"),
+    );
+    let there = config(
+        tmp.path(),
+        &format!(
+            "    - path: logs\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", python: {} }}\n{databricks}",
+            server.port,
+            bin.join("python3").display()
+        ),
+    );
+    let (e, f) = (kpis(&here, &bin, &[]), kpis(&there, &bin, &[]));
+    same_figures(&e, &f);
+    assert_eq!(totals(&e), totals(&f));
+    let (dbx_sums, dbx_reasons) = totals(&e);
+    assert!(dbx_reasons["no model"] > 0, "{dbx_reasons:?}");
+    assert!(dbx_sums[1] > 80_000, "{dbx_sums:?}");
     // Without a JVM gateway the sizes come from Spark's `_metadata` column: still every file's.
     let out = with_spark(&bin)
         .args(["build", "-q", "--unsigned", "--timestamp", TIME, "-c"])

@@ -7,7 +7,9 @@ with unreadable times too; and the same records as text (`ts_text`, `latency_tex
 times in every shape of the grammar, epoch digits, numbers written every way) with a corpus of
 hard cases — period boundaries in offsets, leap seconds, fractions past nanoseconds, Unicode
 whitespace, shapes chrono's strftime read and the grammar does not, Java-only number forms.
-Seeded, so every run writes the same records.
+And the same records as a Databricks inference table keeps them (`request_metadata` map with
+`model_name` and `model_version`, `status_code`, `execution_time_ms`). Seeded, so every run writes
+the same records.
 
     python spark_logs.py N FOLDER [PREFIX]
 
@@ -128,6 +130,17 @@ for i, text in enumerate(NUMBERS):
 if len(sys.argv) > 3:
     model = np.array([m if not m else sys.argv[3] + m for m in model], dtype=object)
 
+# As a Databricks inference table keeps them: the model's name and version in a map column
+# (`request_metadata`), the status as an integer, the latency as whole milliseconds.
+request_metadata = [
+    [("endpoint_name", "serving")]
+    + ([("model_name", m)] if m is not None else [])
+    + ([("model_version", v)] if v is not None else [])
+    for m, v in zip(model, version)
+]
+status_code = [int(s) if s is not None and s.isdigit() else None for s in status]
+execution_time_ms = [None if masked or not np.isfinite(v) else int(v) for v, masked in zip(latency, latency_mask)]
+
 table = pa.table(
     {
         "timestamp": pa.array(ts, pa.timestamp("us", tz="UTC"), mask=~ts_valid),
@@ -135,6 +148,9 @@ table = pa.table(
         "ts_text": pa.array(ts_text, pa.string(), mask=~ts_valid),
         "latency_text": pa.array(latency_text, pa.string(), mask=latency_mask),
         "score_text": pa.array(score_text, pa.string(), mask=score_mask),
+        "request_metadata": pa.array(request_metadata, pa.map_(pa.string(), pa.string())),
+        "status_code": pa.array(status_code, pa.int32()),
+        "execution_time_ms": pa.array(execution_time_ms, pa.int64()),
         "model": pa.array(model, pa.string()),
         "version": pa.array(version, pa.string()),
         "latency_ms": pa.array(latency, pa.float64(), mask=latency_mask),

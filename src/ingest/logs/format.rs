@@ -78,10 +78,75 @@ pub(crate) fn json_path(format: LogFormat, path: &str) -> Vec<String> {
     }
 }
 
-pub(super) fn nested(path: &[String]) -> Expr {
-    let mut expr = col(path[0].as_str());
-    for key in &path[1..] {
-        expr = expr.struct_().field_by_name(key);
+/// A dotted path into a Parquet file's columns: a struct's field, or, through a map column, a
+/// key's value as text (Databricks' `request_metadata.model_name`).
+pub(super) fn nested(schema: &Schema, path: &[String]) -> Expr {
+    let Some((first, rest)) = path.split_first() else {
+        return lit(NULL);
+    };
+    let mut expr = col(first.as_str());
+    let mut dtype = schema.get(first.as_str()).cloned();
+    for key in rest {
+        match dtype {
+            Some(ref d) if is_map(d) => {
+                let key = key.clone();
+                expr = expr.map(
+                    move |c| map_value(&c, &key),
+                    |_, f| Ok(Field::new(f.name().clone(), DataType::String)),
+                );
+                dtype = Some(DataType::String);
+            }
+            Some(DataType::Struct(ref fields)) => {
+                dtype = fields
+                    .iter()
+                    .find(|f| f.name() == key)
+                    .map(|f| f.dtype().clone());
+                expr = expr.struct_().field_by_name(key);
+            }
+            _ => {
+                dtype = None;
+                expr = expr.struct_().field_by_name(key);
+            }
+        }
     }
     expr
+}
+
+/// A Parquet map column, as Polars reads one: a list of `{key, value}` structs.
+pub(crate) fn is_map(dtype: &DataType) -> bool {
+    let DataType::List(inner) = dtype else {
+        return false;
+    };
+    let DataType::Struct(fields) = inner.as_ref() else {
+        return false;
+    };
+    let names: Vec<&str> = fields.iter().map(|f| f.name().as_str()).collect();
+    names == ["key", "value"]
+}
+
+/// Each row's value for `key` in a map column, as text: its first entry with that key, null where
+/// there is none (as Spark's `m['key']`).
+pub(crate) fn map_value(c: &Column, key: &str) -> PolarsResult<Column> {
+    let s = c.as_materialized_series();
+    let lookup = |entries: Option<Series>| -> Option<String> {
+        let entries = entries?;
+        let pairs = entries.struct_().ok()?;
+        let keys = pairs
+            .field_by_name("key")
+            .ok()?
+            .cast(&DataType::String)
+            .ok()?;
+        let at = keys.str().ok()?.iter().position(|k| k == Some(key))?;
+        let values = pairs
+            .field_by_name("value")
+            .ok()?
+            .cast(&DataType::String)
+            .ok()?;
+        values.str().ok()?.get(at).map(str::to_string)
+    };
+    let list = s.list()?;
+    let out: StringChunked = (0..list.len())
+        .map(|i| lookup(list.get_as_series(i)))
+        .collect();
+    Ok(out.with_name(s.name().clone()).into_column())
 }

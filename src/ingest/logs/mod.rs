@@ -38,7 +38,7 @@ use crate::config::{Config, LogFormat};
 use crate::error::{Error, Result};
 
 pub use classify::{NonRecord, Reason, period_bounds_ns, splunk_non_record};
-pub(crate) use format::json_path;
+pub(crate) use format::{is_map, json_path, map_value};
 pub(crate) use lines::RecordLines;
 pub use spark::SparkFile;
 pub use summary::{ModelSummary, PsiBins};

@@ -102,7 +102,7 @@ fn by_column(mut lf: LazyFrame, input: &Input, fields: &[(&str, &str)]) -> Resul
             path.split('.').map(String::from).collect()
         };
         if schema.contains(&parts[0]) {
-            exprs.push(nested(&parts).alias(*name));
+            exprs.push(nested(&schema, &parts).alias(*name));
         } else if matches!(*name, "ts_raw" | "model") {
             return Err(Error::Logs {
                 path: input.path.clone(),

@@ -61,14 +61,13 @@ pub(super) fn statements(
 ) -> Result<Vec<(&'static str, String)>, String> {
     // Each field: its raw column (or NULL when an optional one is absent) and how it is read.
     let column = |name: &str, path: &str, required: bool| -> Result<(String, Read), String> {
-        let Some(kind) = type_at(schema, path) else {
+        let Some((raw, kind)) = resolve(schema, path) else {
             return if required {
                 Err(format!("has no column `{path}` (fields.{name})"))
             } else {
                 Ok(("NULL".into(), Read::Typed("NULL".into())))
             };
         };
-        let raw = quoted(path);
         let wanted = match name {
             "timestamp" => Kind::Timestamp,
             "latency_ms" | "score" => Kind::Number,
@@ -260,10 +259,10 @@ fn record(schema: &Value, fields: &FieldMap) -> String {
     let parts: Vec<String> = mapped
         .iter()
         .filter_map(|(name, path)| {
-            let kind = type_at(schema, path)?;
+            let (column, kind) = resolve(schema, path)?;
             let value = match read_as(&kind) {
-                Some(Kind::Timestamp) => format!("CAST({} AS TIMESTAMP)", quoted(path)),
-                _ => quoted(path),
+                Some(Kind::Timestamp) => format!("CAST({column} AS TIMESTAMP)"),
+                _ => column,
             };
             Some(format!("'{name}', {value}"))
         })
@@ -287,12 +286,9 @@ pub(super) fn excerpt(rows: u64) -> (&'static str, String) {
     )
 }
 
-/// A dotted field path as a Spark column reference, each part quoted.
-fn quoted(path: &str) -> String {
-    path.split('.')
-        .map(|p| format!("`{}`", p.replace('`', "``")))
-        .collect::<Vec<_>>()
-        .join(".")
+/// A name as a Spark identifier, backquoted.
+fn backquoted(name: &str) -> String {
+    format!("`{}`", name.replace('`', "``"))
 }
 
 /// A string literal: quotes and backslashes escaped, as Spark SQL reads them.
@@ -300,28 +296,43 @@ fn literal(s: &str) -> String {
     format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
 }
 
-/// The Spark type name of the column at a dotted path (into struct columns), if there is one.
-fn type_at(schema: &Value, path: &str) -> Option<String> {
-    let mut fields = schema.get("fields")?.as_array()?;
-    let mut parts = path.split('.').peekable();
-    while let Some(part) = parts.next() {
-        let field = fields
-            .iter()
-            .find(|f| f.get("name").and_then(Value::as_str) == Some(part))?;
-        let kind = field.get("type")?;
-        if parts.peek().is_none() {
-            return Some(match kind {
-                Value::String(s) => s.clone(),
-                other => other
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .unwrap_or("?")
-                    .to_string(),
-            });
+/// The column at a dotted path, if there is one: its Spark reference and its type's name. A part
+/// reaches into a struct column's field or, after a map column with text keys, a key's value
+/// (`request_metadata.model_name` is `` `request_metadata`['model_name'] ``, as Databricks'
+/// inference tables keep the model's name).
+fn resolve(schema: &Value, path: &str) -> Option<(String, String)> {
+    let name = |kind: &Value| match kind {
+        Value::String(s) => s.clone(),
+        other => other
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or("?")
+            .to_string(),
+    };
+    let mut kind = schema;
+    let mut sql = String::new();
+    for part in path.split('.') {
+        match name(kind).as_str() {
+            "struct" => {
+                let field = kind
+                    .get("fields")?
+                    .as_array()?
+                    .iter()
+                    .find(|f| f.get("name").and_then(Value::as_str) == Some(part))?;
+                sql = match sql.is_empty() {
+                    true => backquoted(part),
+                    false => format!("{sql}.{}", backquoted(part)),
+                };
+                kind = field.get("type")?;
+            }
+            "map" if !sql.is_empty() && kind.get("keyType")? == "string" => {
+                sql = format!("{sql}[{}]", literal(part));
+                kind = kind.get("valueType")?;
+            }
+            _ => return None,
         }
-        fields = kind.get("fields")?.as_array()?;
     }
-    None
+    Some((sql, name(kind)))
 }
 
 /// How a Spark type is read: timestamps, integers, other numbers and text; anything else not at
@@ -359,6 +370,38 @@ mod tests {
             start: NaiveDate::from_ymd_opt(2026, 7, 1).unwrap(),
             end: NaiveDate::from_ymd_opt(2026, 9, 30).unwrap(),
         }
+    }
+
+    #[test]
+    fn a_map_column_is_reached_by_key() {
+        let schema = serde_json::json!({"type": "struct", "fields": [
+            {"name": "timestamp_ms", "type": "long", "nullable": true, "metadata": {}},
+            {"name": "request_metadata", "type": {"type": "map", "keyType": "string",
+             "valueType": "string", "valueContainsNull": true}, "nullable": true, "metadata": {}},
+            {"name": "by_id", "type": {"type": "map", "keyType": "long",
+             "valueType": "string", "valueContainsNull": true}, "nullable": true, "metadata": {}}]});
+        assert_eq!(
+            resolve(&schema, "request_metadata.model_name"),
+            Some(("`request_metadata`['model_name']".into(), "string".into()))
+        );
+        assert_eq!(
+            resolve(&schema, "request_metadata.it's"),
+            Some((r"`request_metadata`['it\'s']".into(), "string".into()))
+        );
+        // Only text keys; a map is not a column by itself, nor a key of nothing.
+        assert_eq!(resolve(&schema, "by_id.1"), None);
+        assert_eq!(resolve(&schema, "request_metadata.a.b"), None);
+        let fields = FieldMap {
+            timestamp: "timestamp_ms".into(),
+            model: "request_metadata.model_name".into(),
+            ..FieldMap::default()
+        };
+        let sql = statements(&schema, (&fields, &[]), period(), &[]).unwrap();
+        assert!(
+            sql[0]
+                .1
+                .contains("CAST(`request_metadata`['model_name'] AS STRING) AS model")
+        );
     }
 
     #[test]
