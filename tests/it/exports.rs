@@ -181,6 +181,51 @@ fn a_parquet_decimal_column_is_read_as_numbers() {
 }
 
 #[test]
+fn a_databricks_inference_table_is_read_through_its_map_column() {
+    // fixtures/hostile/databricks.parquet (make_databricks.py): five records on 2026-07-02/03,
+    // the model's name in `request_metadata`, a map; one without the key, one with it twice (the
+    // first counts), one without a map.
+    let bytes = std::fs::read(fixture("hostile/databricks.parquet")).unwrap();
+    let source = "    - path: logs/inference.parquet\n      fields: { timestamp: timestamp_ms, \
+                  model: request_metadata.model_name, version: request_metadata.model_version, \
+                  latency_ms: execution_time_ms, status: status_code }\n      success: [\"200\"]\n";
+    let (tmp, config) = setup(PERIOD, source, &[("logs/inference.parquet", &bytes)]);
+    let doc = doc_of(&config);
+    // By hand: fraud-detector's records are rows 0, 1 and 3 (latencies 12, 30, 50; one 500).
+    let m = model(&doc, "fraud-detector");
+    assert_eq!(
+        (
+            m["requests"].as_u64(),
+            m["latency_p50_ms"].as_f64(),
+            m["error_rate"].as_f64()
+        ),
+        (Some(3), Some(30.0), Some(1.0 / 3.0))
+    );
+    assert_eq!(doc["rejected"][0]["reason"], "no model");
+    assert_eq!(doc["rejected"][0]["count"], 2);
+    // The minimised extract reads the map the same way.
+    let (bag, _) = build_unzipped(&config, tmp.path(), &["--unsigned"]);
+    let extract =
+        std::fs::read_to_string(bag.join("data/evidence/logs/inference.parquet.minimised.ndjson"))
+            .unwrap();
+    let models: Vec<Value> = extract
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["model"].clone())
+        .collect();
+    let fraud = Value::from("fraud-detector");
+    assert_eq!(
+        models,
+        [
+            fraud.clone(),
+            fraud.clone(),
+            Value::Null,
+            fraud,
+            Value::Null
+        ]
+    );
+}
+
+#[test]
 fn compressed_extracts_are_refused_by_name_before_polars_reads_them() {
     // zstd's magic number (28 B5 2F FD); gzip's is tested in hostile.rs.
     let source = "    - path: logs/a.ndjson\n";
