@@ -60,7 +60,8 @@ pub struct Input {
 pub struct Described {
     pub role: InputRole,
     pub path: PathBuf,
-    pub size: u64,
+    /// `None` where the file system would not say (a file Spark listed, gone since).
+    pub size: Option<u64>,
     pub mtime: String,
     pub sha256: String,
     /// The bundle folder holding what was extracted from it.
@@ -89,7 +90,7 @@ pub fn described_stores(config: &Config, evidence: &Evidence) -> Result<Vec<Desc
             out.push(Described {
                 role: InputRole::Mlflow,
                 path: file.clone(),
-                size,
+                size: Some(size),
                 mtime,
                 sha256,
                 bundle_path: crate::vocab::layout::LINEAGE_DIR.to_string(),

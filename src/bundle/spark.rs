@@ -94,8 +94,7 @@ pub(super) fn statements(
         let bytes: u64 = run.files.iter().filter_map(|f| f.size).sum();
         let mut text = format!(
             "-- dossier log summary run on Spark {} (master {master}), {} to {}\n\
-             -- source: {}\n-- records {}: accepted {}, outside the period {}, rejected {}\n\
-             -- files read ({}, {bytes} bytes; a size is `?` where the file system gave none):\n",
+             -- source: {}\n-- records {}: accepted {}, outside the period {}, rejected {}\n",
             run.version,
             run.started,
             run.finished,
@@ -104,8 +103,15 @@ pub(super) fn statements(
             a.accepted,
             a.outside_period,
             a.rejected,
-            run.files.len()
         );
+        for (fact, value) in &run.table {
+            let value = value.replace('\n', " ");
+            text.push_str(&format!("-- table {fact}: {value}\n"));
+        }
+        text.push_str(&format!(
+            "-- files read ({}, {bytes} bytes; a size is `?` where the file system gave none):\n",
+            run.files.len()
+        ));
         for f in &run.files {
             let size = f.size.map_or("?".into(), |s| s.to_string());
             text.push_str(&format!("--   {size}\t{}\n", f.path.replace('\n', " ")));
@@ -149,7 +155,7 @@ pub(super) fn described(evidence: &Evidence) -> Vec<Described> {
         let row = |path: &str, size: Option<u64>, modified_ms: Option<i64>| Described {
             role: InputRole::LogSummary,
             path: path.into(),
-            size: size.unwrap_or(0),
+            size,
             mtime: modified_ms
                 .and_then(chrono::DateTime::from_timestamp_millis)
                 .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())

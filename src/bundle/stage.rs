@@ -221,7 +221,8 @@ pub struct SourceRow {
     role: &'static str,
     original_path: String,
     bundle_path: String,
-    size: u64,
+    /// Empty where unknown: never a made-up 0.
+    size: Option<u64>,
     mtime: String,
     sha256: String,
 }
@@ -257,7 +258,7 @@ fn source_rows(staged: &Staged) -> Vec<SourceRow> {
                 role: i.role.as_str(),
                 original_path: shown_under(&staged.base, path),
                 bundle_path: format!("{}{}", layout::DATA, i.dest),
-                size,
+                size: Some(size),
                 mtime: i.mtime.clone(),
                 sha256,
             }

@@ -461,6 +461,128 @@ fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() 
     assert_eq!((sums.clone(), reasons.clone()), totals(&b));
     assert_eq!(sums[0], 100_000);
     assert!(reasons["unparseable timestamp"] >= 20, "{reasons:?}");
+    // A table in the server's catalog over the same files: the same figures, and the statements
+    // carry what the catalog says of it.
+    succeed(Command::new(bin.join("python3")).arg("-c").arg(format!(
+        "from pyspark.sql import SparkSession\n\
+                 s = SparkSession.builder.remote('sc://127.0.0.1:{}').getOrCreate()\n\
+                 s.sql(\"CREATE TABLE requests USING parquet LOCATION '{}'\")\n\
+                 s.sql('MSCK REPAIR TABLE requests')\n",
+        server.port,
+        tmp.path().join("logs").display()
+    )));
+    let table = config(
+        tmp.path(),
+        &format!(
+            "    - table: requests\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", python: {} }}\n{text}",
+            server.port,
+            bin.join("python3").display()
+        ),
+    );
+    let t = kpis(&table, &bin, &[]);
+    same_figures(&a, &t);
+    assert_eq!(totals(&a), totals(&t));
+    assert_eq!(t["log_files"][0]["path"], "spark table requests");
+    let out = with_spark(&bin)
+        .args(["build", "-q", "--unsigned", "--timestamp", TIME, "-c"])
+        .arg(&table)
+        .arg("-o")
+        .arg(tmp.path().join("table"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let zip = PathBuf::from(
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    );
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    let name = (0..archive.len())
+        .map(|i| archive.by_index(i).unwrap().name().to_string())
+        .find(|n| n.ends_with("data/evidence/logs/spark-summary-0.sql"))
+        .unwrap();
+    let mut sql = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut sql).unwrap();
+    let location = format!(
+        "-- table Location: file:{}",
+        tmp.path().join("logs").display()
+    );
+    assert!(
+        sql.contains("-- table Provider: parquet\n") && sql.contains(&location),
+        "{sql}"
+    );
+    assert!(
+        sql.contains("day=2026-07-15/part-0.parquet"),
+        "its files are listed too"
+    );
+
+    // A table no file backs (a global view over values): one row naming it in sources.csv, its
+    // size and time left empty rather than made up, "unknown" in the report.
+    succeed(
+        Command::new(bin.join("python3"))
+            .arg("-c")
+            .arg(format!(
+                "from pyspark.sql import SparkSession\n\
+                 s = SparkSession.builder.remote('sc://127.0.0.1:{}').getOrCreate()\n\
+                 s.sql(\"CREATE GLOBAL TEMP VIEW few AS SELECT * FROM VALUES \
+                 ('2026-07-02T00:00:00Z', 'fraud-detector'), ('2026-07-03T00:00:00Z', 'fraud-detector') \
+                 AS t(ts, model)\")\n",
+                server.port
+            )),
+    );
+    let view = config(
+        tmp.path(),
+        &format!(
+            "    - table: global_temp.few\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", python: {} }}\n      fields: {{ timestamp: ts }}\n",
+            server.port,
+            bin.join("python3").display()
+        ),
+    );
+    let out = with_spark(&bin)
+        .args(["build", "-q", "--unsigned", "--timestamp", TIME, "-c"])
+        .arg(&view)
+        .arg("-o")
+        .arg(tmp.path().join("view"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8(out.stdout).unwrap();
+    let zip = PathBuf::from(printed.lines().next().unwrap());
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    let name = (0..archive.len())
+        .map(|i| archive.by_index(i).unwrap().name().to_string())
+        .find(|n| n.ends_with("data/sources.csv"))
+        .unwrap();
+    let mut csv = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut csv).unwrap();
+    assert!(
+        csv.contains(
+            "log-summary,spark table global_temp.few,data/evidence/logs/spark-summary-0.sql,,,\n"
+        ),
+        "{csv}"
+    );
+    let pdf = printed.lines().find(|l| l.ends_with(".pdf")).unwrap();
+    let rendered = Command::new("pdftotext")
+        .args(["-layout", pdf, "-"])
+        .output()
+        .unwrap();
+    let rendered = String::from_utf8_lossy(&rendered.stdout);
+    let line = rendered
+        .lines()
+        .find(|l| l.contains("spark table") && l.contains("log-summary") && l.contains("spark-"))
+        .unwrap_or_else(|| panic!("{rendered}"));
+    assert!(line.contains("unknown"), "{line}");
+
     // As a Databricks inference table keeps them: the model's name and version in a map column.
     let databricks = "      fields: { timestamp: ts_ms, model: request_metadata.model_name, \
                       version: request_metadata.model_version, latency_ms: execution_time_ms, \

@@ -131,6 +131,7 @@ fn spark_data(
                 started: summary.started,
                 finished: summary.finished,
                 excerpt: asked.then_some(summary.excerpt),
+                table: summary.table,
             }),
         }],
         rejected,

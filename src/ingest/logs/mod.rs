@@ -100,6 +100,8 @@ pub struct SparkRun {
     /// The records brought back for the bundle (JSON text, in time order), when asked
     /// (`excerpt_rows`).
     pub excerpt: Option<Vec<String>>,
+    /// A table source's catalog facts (and a Delta table's version).
+    pub table: Vec<(String, String)>,
 }
 
 /// One file read, as the data-quality section reports it.

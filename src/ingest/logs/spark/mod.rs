@@ -62,6 +62,9 @@ pub struct SparkSummary {
     /// The records asked for the bundle (`excerpt_rows`), each its mapped fields as JSON text,
     /// in time order.
     pub excerpt: Vec<String>,
+    /// A table's catalog facts (provider, location, created; a Delta table's version), as
+    /// `DESCRIBE TABLE EXTENDED` and `DESCRIBE HISTORY` gave them.
+    pub table: Vec<(String, String)>,
 }
 
 /// Run the summary on Spark.
@@ -271,6 +274,15 @@ fn talk(
                             modified_ms: v.get(2).and_then(Value::as_i64),
                         })
                     })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        table: about["table"]
+            .as_array()
+            .map(|facts| {
+                facts
+                    .iter()
+                    .filter_map(|f| Some((f.get(0)?.as_str()?.into(), f.get(1)?.as_str()?.into())))
                     .collect()
             })
             .unwrap_or_default(),
