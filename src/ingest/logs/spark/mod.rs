@@ -11,6 +11,7 @@
 //! column, a reply that is not the protocol's, or a run past its time limit is an error naming
 //! the source; Spark's own log is kept (its last 64 KiB) for that error and goes nowhere else.
 
+mod schema;
 mod sql;
 mod values;
 

@@ -9,7 +9,8 @@
 
 use serde_json::Value;
 
-use super::values::{self, epoch_ns, saturated_ns};
+use super::schema::{Read, field, literal, record};
+use super::values;
 
 use crate::config::{FieldMap, Period};
 use crate::ingest::logs::summary::{PSI_MIN_PERIOD_DAYS, PSI_WINDOW_DAYS};
@@ -19,39 +20,6 @@ use crate::ingest::logs::{NS_PER_DAY, period_bounds_ns};
 pub(crate) const ACCEPTED: &str = "accepted";
 pub(crate) const OUTSIDE: &str = "outside period";
 
-/// A field as the first pass selects it: its value (a typed column), or its trimmed text, which
-/// the next passes parse (`values`).
-enum Read {
-    Typed(String),
-    Text(String),
-}
-
-impl Read {
-    fn first_pass(&self) -> &str {
-        match self {
-            Read::Typed(e) | Read::Text(e) => e,
-        }
-    }
-
-    /// The number, from the first pass's column `c`.
-    fn value(&self, c: &str) -> String {
-        match self {
-            Read::Typed(_) => c.to_string(),
-            Read::Text(_) => values::number(c),
-        }
-    }
-}
-
-/// How a column's Spark type is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Timestamp,
-    Text,
-    /// Whole numbers: read as text (a status, a version) or as a number.
-    Integer,
-    Number,
-}
-
 /// The statements to run, named; or what in the schema stops them, naming the field.
 pub(super) fn statements(
     schema: &Value,
@@ -59,48 +27,20 @@ pub(super) fn statements(
     period: Period,
     scope: &[String],
 ) -> Result<Vec<(&'static str, String)>, String> {
-    // Each field: its raw column (or NULL when an optional one is absent) and how it is read.
-    let column = |name: &str, path: &str, required: bool| -> Result<(String, Read), String> {
-        let Some((raw, kind)) = resolve(schema, path) else {
-            return if required {
-                Err(format!("has no column `{path}` (fields.{name})"))
-            } else {
-                Ok(("NULL".into(), Read::Typed("NULL".into())))
-            };
-        };
-        let wanted = match name {
-            "timestamp" => Kind::Timestamp,
-            "latency_ms" | "score" => Kind::Number,
-            _ => Kind::Text,
-        };
-        let read = match (wanted, read_as(&kind)) {
-            (Kind::Timestamp, Some(Kind::Timestamp)) => Read::Typed(saturated_ns(&raw)),
-            // A decimal time is not read as epoch by the embedded pass (Polars), so not here.
-            (Kind::Timestamp, Some(Kind::Integer | Kind::Number))
-                if !kind.starts_with("decimal") =>
-            {
-                Read::Typed(epoch_ns(&format!("CAST({raw} AS DOUBLE)")))
-            }
-            (Kind::Timestamp | Kind::Number, Some(Kind::Text)) => Read::Text(values::trimmed(&raw)),
-            (Kind::Number, Some(Kind::Number | Kind::Integer)) => {
-                Read::Typed(format!("CAST({raw} AS DOUBLE)"))
-            }
-            // An integer's text is the same in Spark and Polars; a decimal's or a float's is not
-            // (`2.00`, `2.0`), so those are refused rather than compared as other text.
-            (Kind::Text, Some(Kind::Text | Kind::Integer)) => {
-                Read::Typed(format!("CAST({raw} AS STRING)"))
-            }
-            _ => {
-                return Err(format!(
-                    "column `{path}` (fields.{name}) is `{kind}`, which engine: spark does not \
-                     read: a timestamp must be a timestamp column, a number (epoch) or text, \
-                     latency and score numbers or text, model, version and status text or \
-                     integers"
-                ));
-            }
-        };
-        Ok((raw, read))
-    };
+    let mut out = vec![("classified", classified(schema, fields, period, scope)?)];
+    out.extend(summaries(success, period));
+    Ok(out)
+}
+
+/// The view `dossier_classified`: every record (of the scope) with its values and its code —
+/// accepted, outside the period, or a reject reason, first match wins as in the embedded pass.
+fn classified(
+    schema: &Value,
+    fields: &FieldMap,
+    period: Period,
+    scope: &[String],
+) -> Result<String, String> {
+    let column = |name: &str, path: &str, required: bool| field(schema, (name, path), required);
     let (raw_ts, ts) = column("timestamp", &fields.timestamp, true)?;
     let (_, model) = column("model", &fields.model, true)?;
     let (_, version) = column("version", &fields.version, false)?;
@@ -108,15 +48,6 @@ pub(super) fn statements(
     let (_, status) = column("status", &fields.status, false)?;
     let (raw_score, score) = column("score", &fields.score, false)?;
     let (start, end) = period_bounds_ns(period);
-    let successes = success
-        .iter()
-        .map(|s| literal(s))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let is_error = match successes.is_empty() {
-        true => "status IS NOT NULL".to_string(),
-        false => format!("status IS NOT NULL AND status NOT IN ({successes})"),
-    };
     let unreadable = |c: &str| {
         format!(
             "has_{c} AND ({c} IS NULL OR isnan({c}) OR {c} = double('inf') OR {c} = double('-inf'))"
@@ -166,7 +97,7 @@ pub(super) fn statements(
         latency = latency.value("latency_in"),
         score = score.value("score_in"),
     );
-    let classified = format!(
+    Ok(format!(
         "CREATE OR REPLACE TEMP VIEW dossier_classified AS \
          SELECT *, CASE \
          WHEN ts_missing THEN 'no timestamp' \
@@ -179,13 +110,28 @@ pub(super) fn statements(
          FROM ({values})",
         lat = unreadable("latency"),
         sco = unreadable("score"),
-    );
+    ))
+}
+
+/// Over the accepted records, per model: counts and errors, exact quantiles, first and last time,
+/// the longest gap, records per day, versions and (for a period long enough) the PSI window bins;
+/// and the records by code.
+fn summaries(success: &[String], period: Period) -> Vec<(&'static str, String)> {
+    let (start, end) = period_bounds_ns(period);
+    let successes = success
+        .iter()
+        .map(|s| literal(s))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let is_error = match successes.is_empty() {
+        true => "status IS NOT NULL".to_string(),
+        false => format!("status IS NOT NULL AND status NOT IN ({successes})"),
+    };
     let accepted = format!(
         "CREATE OR REPLACE TEMP VIEW dossier_accepted AS \
          SELECT * FROM dossier_classified WHERE code = '{ACCEPTED}'"
     );
     let mut out = vec![
-        ("classified", classified),
         ("accepted", accepted),
         (
             "codes",
@@ -240,38 +186,7 @@ pub(super) fn statements(
             ),
         ));
     }
-    Ok(out)
-}
-
-/// A record as a bundle's excerpt carries it: its mapped fields under their canonical names, as
-/// JSON (a time as RFC 3339 in UTC, to the microsecond Spark keeps; nulls kept). Spark computes
-/// it only for the statement that asks for it (`excerpt`): other queries prune the column.
-fn record(schema: &Value, fields: &FieldMap) -> String {
-    let mapped = [
-        ("timestamp", &fields.timestamp),
-        ("model", &fields.model),
-        ("version", &fields.version),
-        ("latency_ms", &fields.latency_ms),
-        ("status", &fields.status),
-        ("score", &fields.score),
-        ("request_id", &fields.request_id),
-    ];
-    let parts: Vec<String> = mapped
-        .iter()
-        .filter_map(|(name, path)| {
-            let (column, kind) = resolve(schema, path)?;
-            let value = match read_as(&kind) {
-                Some(Kind::Timestamp) => format!("CAST({column} AS TIMESTAMP)"),
-                _ => column,
-            };
-            Some(format!("'{name}', {value}"))
-        })
-        .collect();
-    format!(
-        "to_json(named_struct({}), map('timestampFormat', {}, 'ignoreNullFields', 'false'))",
-        parts.join(", "),
-        literal("yyyy-MM-dd'T'HH:mm:ss.SSSSSSXXX")
-    )
+    out
 }
 
 /// The statement of a bundle's excerpt: the first `rows` accepted records of the period in scope,
@@ -284,69 +199,6 @@ pub(super) fn excerpt(rows: u64) -> (&'static str, String) {
              ORDER BY ts_ns, record LIMIT {rows}"
         ),
     )
-}
-
-/// A name as a Spark identifier, backquoted.
-fn backquoted(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
-/// A string literal: quotes and backslashes escaped, as Spark SQL reads them.
-fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\\', "\\\\").replace('\'', "\\'"))
-}
-
-/// The column at a dotted path, if there is one: its Spark reference and its type's name. A part
-/// reaches into a struct column's field or, after a map column with text keys, a key's value
-/// (`request_metadata.model_name` is `` `request_metadata`['model_name'] ``, as Databricks'
-/// inference tables keep the model's name).
-fn resolve(schema: &Value, path: &str) -> Option<(String, String)> {
-    let name = |kind: &Value| match kind {
-        Value::String(s) => s.clone(),
-        other => other
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("?")
-            .to_string(),
-    };
-    let mut kind = schema;
-    let mut sql = String::new();
-    for part in path.split('.') {
-        match name(kind).as_str() {
-            "struct" => {
-                let field = kind
-                    .get("fields")?
-                    .as_array()?
-                    .iter()
-                    .find(|f| f.get("name").and_then(Value::as_str) == Some(part))?;
-                sql = match sql.is_empty() {
-                    true => backquoted(part),
-                    false => format!("{sql}.{}", backquoted(part)),
-                };
-                kind = field.get("type")?;
-            }
-            "map" if !sql.is_empty() && kind.get("keyType")? == "string" => {
-                sql = format!("{sql}[{}]", literal(part));
-                kind = kind.get("valueType")?;
-            }
-            _ => return None,
-        }
-    }
-    Some((sql, name(kind)))
-}
-
-/// How a Spark type is read: timestamps, integers, other numbers and text; anything else not at
-/// all.
-fn read_as(kind: &str) -> Option<Kind> {
-    match kind {
-        "timestamp" | "timestamp_ntz" => Some(Kind::Timestamp),
-        "string" => Some(Kind::Text),
-        "byte" | "short" | "integer" | "long" => Some(Kind::Integer),
-        "float" | "double" => Some(Kind::Number),
-        k if k.starts_with("decimal") => Some(Kind::Number),
-        k if k.starts_with("varchar") || k.starts_with("char") => Some(Kind::Text),
-        _ => None,
-    }
 }
 
 #[cfg(test)]
@@ -377,20 +229,7 @@ mod tests {
         let schema = serde_json::json!({"type": "struct", "fields": [
             {"name": "timestamp_ms", "type": "long", "nullable": true, "metadata": {}},
             {"name": "request_metadata", "type": {"type": "map", "keyType": "string",
-             "valueType": "string", "valueContainsNull": true}, "nullable": true, "metadata": {}},
-            {"name": "by_id", "type": {"type": "map", "keyType": "long",
              "valueType": "string", "valueContainsNull": true}, "nullable": true, "metadata": {}}]});
-        assert_eq!(
-            resolve(&schema, "request_metadata.model_name"),
-            Some(("`request_metadata`['model_name']".into(), "string".into()))
-        );
-        assert_eq!(
-            resolve(&schema, "request_metadata.it's"),
-            Some((r"`request_metadata`['it\'s']".into(), "string".into()))
-        );
-        // Only text keys; a map is not a column by itself, nor a key of nothing.
-        assert_eq!(resolve(&schema, "by_id.1"), None);
-        assert_eq!(resolve(&schema, "request_metadata.a.b"), None);
         let fields = FieldMap {
             timestamp: "timestamp_ms".into(),
             model: "request_metadata.model_name".into(),
