@@ -52,12 +52,13 @@ pub(super) fn excerpts(
         };
         let mut bytes = Vec::new();
         for (rank, text) in records.iter().enumerate() {
-            let record: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-                Error::Internal(format!(
-                    "{}: Spark sent an excerpt record that is not JSON ({e})",
-                    file.account.path
-                ))
-            })?;
+            // What Spark sends is input like any other: an error naming the source, not a bug.
+            let record: serde_json::Value =
+                serde_json::from_str(text).map_err(|e| Error::Logs {
+                    path: file.account.path.clone().into(),
+                    line: None,
+                    message: format!("Spark sent an excerpt record that is not JSON ({e})"),
+                })?;
             plan.record_into(&mut bytes, ("rank", rank as u64), |name, _| {
                 record.get(name).cloned().map(Field::Value)
             });

@@ -85,6 +85,39 @@ fn with_spark(bin: &Path) -> std::process::Command {
     cmd
 }
 
+/// `dossier build` through `bin`'s Spark into `out`, which must succeed: what it printed (the zip
+/// first, then the report).
+fn spark_build(bin: &Path, config: &Path, out: &Path, extra: &[&str]) -> String {
+    let done = with_spark(bin)
+        .args(["build", "-q", "--timestamp", TIME])
+        .args(extra)
+        .arg("-c")
+        .arg(config)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    String::from_utf8(done.stdout).unwrap()
+}
+
+/// The text of the file whose path ends with `end` in the zip a build printed first.
+fn in_zip(printed: &str, end: &str) -> String {
+    let zip = PathBuf::from(printed.lines().next().unwrap());
+    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
+    let name = (0..archive.len())
+        .map(|i| archive.by_index(i).unwrap().name().to_string())
+        .find(|n| n.ends_with(end))
+        .unwrap_or_else(|| panic!("no {end} in {}", zip.display()));
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut text).unwrap();
+    text
+}
+
 /// Every difference between two documents: floats to 1e-9 relative, everything else exactly.
 fn differences(a: &Value, b: &Value, at: &str, out: &mut Vec<String>) {
     match (a, b) {
@@ -212,27 +245,9 @@ fn spark_and_the_embedded_engine_give_the_same_kpis_and_a_build_records_the_quer
     assert_eq!(models.keys().collect::<Vec<_>>(), ["fraud-detector"]);
 
     // A build carries the statements Spark ran, and verifies.
-    let out = with_spark(&bin)
-        .args(["build", "-q", "--timestamp", TIME, "-c"])
-        .arg(&spark_text)
-        .arg("-o")
-        .arg(tmp.path().join("dist"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed = String::from_utf8(out.stdout).unwrap();
+    let printed = spark_build(&bin, &spark_text, &tmp.path().join("dist"), &[]);
     let zip = PathBuf::from(printed.lines().next().unwrap());
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
-    let name = (0..archive.len())
-        .map(|i| archive.by_index(i).unwrap().name().to_string())
-        .find(|n| n.ends_with("data/evidence/logs/spark-summary-0.sql"))
-        .expect("the Spark statements in the bundle");
-    let mut sql = String::new();
-    std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut sql).unwrap();
+    let sql = in_zip(&printed, "data/evidence/logs/spark-summary-0.sql");
     assert!(sql.contains("-- records 200000: accepted"), "{sql}");
     assert!(sql.contains("percentile(latency, array(0.5, 0.95, 0.99))"));
     // An auditor reruns the recorded statements: hand-worked text values read to the nanosecond.
@@ -270,9 +285,7 @@ fn spark_and_the_embedded_engine_give_the_same_kpis_and_a_build_records_the_quer
     assert!(listed.starts_with(&format!("--   {size}\t")), "{listed}");
     // sources.csv names each file read, pointing at the statements that summarised it: its size
     // and time as on disk, and no hash (dossier never read its bytes).
-    let mut csv = String::new();
-    let csv_name = name.replace("evidence/logs/spark-summary-0.sql", "sources.csv");
-    std::io::Read::read_to_string(&mut archive.by_name(&csv_name).unwrap(), &mut csv).unwrap();
+    let csv = in_zip(&printed, "data/sources.csv");
     let row = csv
         .lines()
         .find(|l| l.contains("day=2026-07-15/part-0.parquet"))
@@ -420,6 +433,29 @@ impl ConnectServer {
     }
 }
 
+impl ConnectServer {
+    /// A log source on this server: `what` (`path: …` or `table: …`), more `spark` keys, then
+    /// the rest of the source (its fields).
+    fn source(&self, bin: &Path, what: &str, spark: &str, rest: &str) -> String {
+        format!(
+            "    - {what}\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", \
+             python: {}{spark} }}\n{rest}",
+            self.port,
+            bin.join("python3").display()
+        )
+    }
+
+    /// One SQL statement run on the server by a client of its own (a table or view for a test).
+    fn run(&self, bin: &Path, sql: &str) {
+        let script = format!(
+            "import sys\nfrom pyspark.sql import SparkSession\n\
+             SparkSession.builder.remote('sc://127.0.0.1:{}').getOrCreate().sql(sys.argv[1])\n",
+            self.port
+        );
+        succeed(Command::new(bin.join("python3")).args(["-c", &script, sql]));
+    }
+}
+
 impl Drop for ConnectServer {
     fn drop(&mut self) {
         let _ = Command::new(self.sbin.join("stop-connect-server.sh"))
@@ -443,72 +479,40 @@ fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() 
     let server = ConnectServer::start(&bin);
     let text =
         "      fields: { timestamp: ts_text, latency_ms: latency_text, score: score_text }\n";
-    let embedded = config(
-        tmp.path(),
-        &format!("    - path: logs/day=*/*.parquet\n      format: parquet\n{text}"),
-    );
-    let connect = config(
-        tmp.path(),
-        &format!(
-            "    - path: logs\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", python: {} }}\n{text}",
-            server.port,
-            bin.join("python3").display()
-        ),
-    );
+    let here = |folder: &str, fields: &str| {
+        format!("    - path: {folder}/day=*/*.parquet\n      format: parquet\n{fields}")
+    };
+    let embedded = config(tmp.path(), &here("logs", text));
+    let spark_source = server.source(&bin, "path: logs", "", text);
+    let connect = config(tmp.path(), &spark_source);
     let (a, b) = (kpis(&embedded, &bin, &[]), kpis(&connect, &bin, &[]));
     same_figures(&a, &b);
     let (sums, reasons) = totals(&a);
     assert_eq!((sums.clone(), reasons.clone()), totals(&b));
     assert_eq!(sums[0], 100_000);
     assert!(reasons["unparseable timestamp"] >= 20, "{reasons:?}");
+    let unsigned = ["--unsigned"];
+
     // A table in the server's catalog over the same files: the same figures, and the statements
     // carry what the catalog says of it.
-    succeed(Command::new(bin.join("python3")).arg("-c").arg(format!(
-        "from pyspark.sql import SparkSession\n\
-                 s = SparkSession.builder.remote('sc://127.0.0.1:{}').getOrCreate()\n\
-                 s.sql(\"CREATE TABLE requests USING parquet LOCATION '{}'\")\n\
-                 s.sql('MSCK REPAIR TABLE requests')\n",
-        server.port,
-        tmp.path().join("logs").display()
-    )));
+    server.run(
+        &bin,
+        &format!(
+            "CREATE TABLE requests USING parquet LOCATION '{}'",
+            tmp.path().join("logs").display()
+        ),
+    );
+    server.run(&bin, "MSCK REPAIR TABLE requests");
     let table = config(
         tmp.path(),
-        &format!(
-            "    - table: requests\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", python: {} }}\n{text}",
-            server.port,
-            bin.join("python3").display()
-        ),
+        &server.source(&bin, "table: requests", "", text),
     );
     let t = kpis(&table, &bin, &[]);
     same_figures(&a, &t);
     assert_eq!(totals(&a), totals(&t));
     assert_eq!(t["log_files"][0]["path"], "spark table requests");
-    let out = with_spark(&bin)
-        .args(["build", "-q", "--unsigned", "--timestamp", TIME, "-c"])
-        .arg(&table)
-        .arg("-o")
-        .arg(tmp.path().join("table"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let zip = PathBuf::from(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    );
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
-    let name = (0..archive.len())
-        .map(|i| archive.by_index(i).unwrap().name().to_string())
-        .find(|n| n.ends_with("data/evidence/logs/spark-summary-0.sql"))
-        .unwrap();
-    let mut sql = String::new();
-    std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut sql).unwrap();
+    let printed = spark_build(&bin, &table, &tmp.path().join("table"), &unsigned);
+    let sql = in_zip(&printed, "data/evidence/logs/spark-summary-0.sql");
     let location = format!(
         "-- table Location: file:{}",
         tmp.path().join("logs").display()
@@ -524,47 +528,23 @@ fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() 
 
     // A table no file backs (a global view over values): one row naming it in sources.csv, its
     // size and time left empty rather than made up, "unknown" in the report.
-    succeed(
-        Command::new(bin.join("python3"))
-            .arg("-c")
-            .arg(format!(
-                "from pyspark.sql import SparkSession\n\
-                 s = SparkSession.builder.remote('sc://127.0.0.1:{}').getOrCreate()\n\
-                 s.sql(\"CREATE GLOBAL TEMP VIEW few AS SELECT * FROM VALUES \
-                 ('2026-07-02T00:00:00Z', 'fraud-detector'), ('2026-07-03T00:00:00Z', 'fraud-detector') \
-                 AS t(ts, model)\")\n",
-                server.port
-            )),
+    server.run(
+        &bin,
+        "CREATE GLOBAL TEMP VIEW few AS SELECT * FROM VALUES \
+         ('2026-07-02T00:00:00Z', 'fraud-detector'), ('2026-07-03T00:00:00Z', 'fraud-detector') \
+         AS t(ts, model)",
     );
     let view = config(
         tmp.path(),
-        &format!(
-            "    - table: global_temp.few\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", python: {} }}\n      fields: {{ timestamp: ts }}\n",
-            server.port,
-            bin.join("python3").display()
+        &server.source(
+            &bin,
+            "table: global_temp.few",
+            "",
+            "      fields: { timestamp: ts }\n",
         ),
     );
-    let out = with_spark(&bin)
-        .args(["build", "-q", "--unsigned", "--timestamp", TIME, "-c"])
-        .arg(&view)
-        .arg("-o")
-        .arg(tmp.path().join("view"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let printed = String::from_utf8(out.stdout).unwrap();
-    let zip = PathBuf::from(printed.lines().next().unwrap());
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
-    let name = (0..archive.len())
-        .map(|i| archive.by_index(i).unwrap().name().to_string())
-        .find(|n| n.ends_with("data/sources.csv"))
-        .unwrap();
-    let mut csv = String::new();
-    std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut csv).unwrap();
+    let printed = spark_build(&bin, &view, &tmp.path().join("view"), &unsigned);
+    let csv = in_zip(&printed, "data/sources.csv");
     assert!(
         csv.contains(
             "log-summary,spark table global_temp.few,data/evidence/logs/spark-summary-0.sql,,,\n"
@@ -587,51 +567,26 @@ fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() 
     let databricks = "      fields: { timestamp: ts_ms, model: request_metadata.model_name, \
                       version: request_metadata.model_version, latency_ms: execution_time_ms, \
                       status: status_code }\n      success: [\"200\"]\n";
-    let here = config(
-        tmp.path(),
-        &format!("    - path: logs/day=*/*.parquet\n      format: parquet\n{databricks}"),
-    );
-    let there = config(
-        tmp.path(),
-        &format!(
-            "    - path: logs\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", python: {} }}\n{databricks}",
-            server.port,
-            bin.join("python3").display()
+    let (e, f) = (
+        kpis(&config(tmp.path(), &here("logs", databricks)), &bin, &[]),
+        kpis(
+            &config(
+                tmp.path(),
+                &server.source(&bin, "path: logs", "", databricks),
+            ),
+            &bin,
+            &[],
         ),
     );
-    let (e, f) = (kpis(&here, &bin, &[]), kpis(&there, &bin, &[]));
     same_figures(&e, &f);
     assert_eq!(totals(&e), totals(&f));
     let (dbx_sums, dbx_reasons) = totals(&e);
     assert!(dbx_reasons["no model"] > 0, "{dbx_reasons:?}");
     assert!(dbx_sums[1] > 80_000, "{dbx_sums:?}");
+
     // Without a JVM gateway the sizes come from Spark's `_metadata` column: still every file's.
-    let out = with_spark(&bin)
-        .args(["build", "-q", "--unsigned", "--timestamp", TIME, "-c"])
-        .arg(&connect)
-        .arg("-o")
-        .arg(tmp.path().join("dist"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let zip = PathBuf::from(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    );
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
-    let name = (0..archive.len())
-        .map(|i| archive.by_index(i).unwrap().name().to_string())
-        .find(|n| n.ends_with("data/sources.csv"))
-        .unwrap();
-    let mut csv = String::new();
-    std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut csv).unwrap();
+    let printed = spark_build(&bin, &connect, &tmp.path().join("dist"), &unsigned);
+    let csv = in_zip(&printed, "data/sources.csv");
     let part = tmp.path().join("logs/day=2026-07-15/part-0.parquet");
     let size = std::fs::metadata(&part).unwrap().len();
     let row = csv
@@ -642,51 +597,20 @@ fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() 
         row.contains(&format!(",data/evidence/logs/spark-summary-0.sql,{size},")),
         "{row}"
     );
+
     // A regulator request with an excerpt: the first 50 accepted records of the named system,
     // by time, minimised, `bundle.redact` applied; the statements say how many of how many.
     let excerpt = config(
         tmp.path(),
-        &format!(
-            "    - path: logs\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", python: {}, excerpt_rows: 50 }}\n{text}",
-            server.port,
-            bin.join("python3").display()
-        ),
+        &server.source(&bin, "path: logs", ", excerpt_rows: 50", text),
     );
     let redacting = std::fs::read_to_string(&excerpt)
         .unwrap()
         .replace("sources:\n", "bundle:\n  redact: [latency_ms]\nsources:\n");
     std::fs::write(&excerpt, redacting).unwrap();
-    let out = with_spark(&bin)
-        .args(["build", "-q", "--unsigned", "--system", "fraud-detector"])
-        .args(["--timestamp", TIME, "-c"])
-        .arg(&excerpt)
-        .arg("-o")
-        .arg(tmp.path().join("request"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let zip = PathBuf::from(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .next()
-            .unwrap(),
-    );
-    let mut archive = zip::ZipArchive::new(std::fs::File::open(&zip).unwrap()).unwrap();
-    let read = |archive: &mut zip::ZipArchive<std::fs::File>, end: &str| {
-        let name = (0..archive.len())
-            .map(|i| archive.by_index(i).unwrap().name().to_string())
-            .find(|n| n.ends_with(end))
-            .unwrap_or_else(|| panic!("no {end} in the bundle"));
-        let mut text = String::new();
-        std::io::Read::read_to_string(&mut archive.by_name(&name).unwrap(), &mut text).unwrap();
-        text
-    };
-    let records = read(&mut archive, "data/evidence/logs/spark-excerpt-0.ndjson");
+    let request = ["--unsigned", "--system", "fraud-detector"];
+    let printed = spark_build(&bin, &excerpt, &tmp.path().join("request"), &request);
+    let records = in_zip(&printed, "data/evidence/logs/spark-excerpt-0.ndjson");
     let lines: Vec<Value> = records
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -701,7 +625,8 @@ fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() 
             "{r}"
         );
     }
-    let statements = read(&mut archive, "data/evidence/logs/spark-summary-0.sql");
+    // "Of how many": the embedded engine's count of fraud-detector's accepted records.
+    let statements = in_zip(&printed, "data/evidence/logs/spark-summary-0.sql");
     assert!(
         statements.contains(&format!(
             "the first 50 of the {} accepted records in scope, by time, minimised in \
@@ -741,17 +666,9 @@ fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() 
             .arg(tmp.path().join("other"))
             .arg("other-"),
     );
-    let here = format!("    - path: other/day=*/*.parquet\n      format: parquet\n{text}");
-    let both_here = config(
-        tmp.path(),
-        &format!("    - path: logs/day=*/*.parquet\n      format: parquet\n{text}{here}"),
-    );
-    let spark_source = format!(
-        "    - path: logs\n      engine: spark\n      spark: {{ master: \"sc://127.0.0.1:{}\", python: {} }}\n{text}",
-        server.port,
-        bin.join("python3").display()
-    );
-    let mixed = config(tmp.path(), &format!("{here}{spark_source}"));
+    let other = here("other", text);
+    let both_here = config(tmp.path(), &format!("{}{other}", here("logs", text)));
+    let mixed = config(tmp.path(), &format!("{other}{spark_source}"));
     let (c, d) = (kpis(&both_here, &bin, &[]), kpis(&mixed, &bin, &[]));
     same_figures(&c, &d);
     assert_eq!(totals(&c), totals(&d));
@@ -771,7 +688,8 @@ fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() 
     let overlapping = config(
         tmp.path(),
         &format!(
-            "    - path: logs/day=2026-07-1*/*.parquet\n      format: parquet\n{text}{spark_source}"
+            "{}{spark_source}",
+            here("logs", text).replace("day=*", "day=2026-07-1*")
         ),
     );
     let out = with_spark(&bin)
@@ -787,18 +705,21 @@ fn spark_connect_and_a_spark_source_beside_files_read_here_give_the_same_kpis() 
         ),
         "{said}"
     );
+
     // A mapped column the source lacks, and a path that is not there: errors naming the source
     // (and the field), and a build that stops leaves nothing behind.
     for (source, says) in [
         (
-            spark_source.replace(
-                text,
+            server.source(
+                &bin,
+                "path: logs",
+                "",
                 "      fields: { timestamp: ts_text, model: endpoint }\n",
             ),
             "has no column `endpoint` (fields.model)",
         ),
         (
-            spark_source.replace("path: logs", "path: nowhere"),
+            server.source(&bin, "path: nowhere", "", text),
             "PATH_NOT_FOUND",
         ),
     ] {
